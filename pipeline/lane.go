@@ -1,0 +1,370 @@
+package pipeline
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Lane owns one topic-partition of a pipeline. It queues the records the
+// source pushes, cuts them into batches by size, bytes and window, and runs
+// one batch at a time through the stages, so the partition's order is kept.
+// A full lane pauses fetching of its partition.
+type Lane struct {
+	p  *Pipeline
+	tp TopicPartition
+
+	mu      sync.Mutex
+	q       []Record
+	head    int
+	qBytes  int
+	firstAt time.Time // arrival of the oldest queued record
+	paused  bool
+	stopped bool
+
+	notify chan struct{} // a record arrived (capacity 1)
+	stopCh chan struct{} // closed: take no new batch
+	done   chan struct{} // closed when the worker has exited
+
+	hard       context.Context // canceled when the drain timeout is over
+	cancelHard context.CancelFunc
+
+	batch Batch
+	timer *time.Timer
+
+	hw        atomic.Int64 // high watermark, -1 until known
+	committed atomic.Int64 // next offset committed, -1 until the first commit
+	retrying  atomic.Int64 // failed attempts of the current batch
+}
+
+func newLane(p *Pipeline, tp TopicPartition) *Lane {
+	hard, cancel := context.WithCancel(context.Background())
+	l := &Lane{
+		p:          p,
+		tp:         tp,
+		notify:     make(chan struct{}, 1),
+		stopCh:     make(chan struct{}),
+		done:       make(chan struct{}),
+		hard:       hard,
+		cancelHard: cancel,
+		timer:      time.NewTimer(time.Hour),
+	}
+	l.timer.Stop()
+	l.hw.Store(-1)
+	l.committed.Store(-1)
+	l.batch.TopicPartition = tp
+	l.batch.Records = make([]Record, 0, p.opts.BatchSize)
+	l.batch.Status = make([]Status, 0, p.opts.BatchSize)
+	return l
+}
+
+// laneFullRecords is the queue length at which a lane pauses its partition.
+func (l *Lane) laneFullRecords() int { return max(2*l.p.opts.BatchSize, 512) }
+
+func (l *Lane) push(recs []Record) {
+	n := 0
+	for i := range recs {
+		n += recs[i].Size()
+	}
+	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
+		return
+	}
+	if len(l.q) == l.head {
+		l.firstAt = time.Now()
+	}
+	l.compact()
+	l.q = append(l.q, recs...)
+	l.qBytes += n
+	if !l.paused && (len(l.q)-l.head >= l.laneFullRecords() || l.qBytes >= 2*l.p.opts.BatchMaxBytes) {
+		l.paused = true
+		l.p.src.Pause(l.tp)
+	}
+	l.mu.Unlock()
+	l.p.inflight.Add(int64(n))
+	l.p.stats.in.Add(int64(len(recs)))
+	select {
+	case l.notify <- struct{}{}:
+	default:
+	}
+}
+
+// compact moves queued records to the front once the consumed head is large.
+// The caller holds l.mu.
+func (l *Lane) compact() {
+	if l.head == 0 {
+		return
+	}
+	if l.head == len(l.q) {
+		clear(l.q)
+		l.q = l.q[:0]
+		l.head = 0
+		return
+	}
+	if l.head >= cap(l.q)/2 {
+		n := copy(l.q, l.q[l.head:])
+		clear(l.q[n:])
+		l.q = l.q[:n]
+		l.head = 0
+	}
+}
+
+// next fills l.batch with the next batch. It returns false when the lane is
+// stopping.
+func (l *Lane) next() bool {
+	o := &l.p.opts
+	for {
+		l.mu.Lock()
+		if l.stopped {
+			l.mu.Unlock()
+			return false
+		}
+		var wait time.Duration
+		if n := len(l.q) - l.head; n > 0 {
+			if n >= o.BatchSize || l.qBytes >= o.BatchMaxBytes {
+				l.take()
+				l.mu.Unlock()
+				return true
+			}
+			wait = time.Until(l.firstAt.Add(o.BatchWindow))
+			if wait <= 0 {
+				l.take()
+				l.mu.Unlock()
+				return true
+			}
+		}
+		l.mu.Unlock()
+		if wait > 0 {
+			l.timer.Reset(wait)
+			select {
+			case <-l.notify:
+			case <-l.timer.C:
+			case <-l.stopCh:
+			}
+			l.timer.Stop()
+		} else {
+			select {
+			case <-l.notify:
+			case <-l.stopCh:
+			}
+		}
+	}
+}
+
+// take moves up to BatchSize queued records, within BatchMaxBytes, into the
+// batch. The caller holds l.mu.
+func (l *Lane) take() {
+	o := &l.p.opts
+	b := &l.batch
+	b.reset()
+	avail := l.q[l.head:]
+	n, bytes := 0, 0
+	for n < len(avail) && n < o.BatchSize {
+		s := avail[n].Size()
+		if n > 0 && bytes+s > o.BatchMaxBytes {
+			break
+		}
+		bytes += s
+		n++
+	}
+	b.Records = append(b.Records, avail[:n]...)
+	for range n {
+		b.Status = append(b.Status, Active)
+	}
+	b.bytes = bytes
+	clear(avail[:n])
+	l.head += n
+	// Records left in the queue keep the oldest arrival time: they have
+	// waited while this batch runs and may go as soon as it is done.
+	l.qBytes -= bytes
+	if l.paused && len(l.q)-l.head < l.p.opts.BatchSize && l.qBytes < o.BatchMaxBytes {
+		l.paused = false
+		l.p.src.Resume(l.tp)
+	}
+}
+
+// run is the lane's worker: one batch at a time until the lane stops.
+func (l *Lane) run() {
+	defer close(l.done)
+	for l.next() {
+		l.process(&l.batch)
+		l.p.inflight.Add(-int64(l.batch.bytes))
+		l.p.roomFreed()
+		l.batch.reset()
+		if l.hard.Err() != nil {
+			break
+		}
+	}
+	l.mu.Lock()
+	l.stopped = true
+	dropped := l.qBytes
+	clear(l.q)
+	l.q, l.head, l.qBytes = nil, 0, 0
+	l.mu.Unlock()
+	l.p.inflight.Add(-int64(dropped))
+	l.p.roomFreed()
+}
+
+// process runs one batch through filter, enrichers and target, retrying the
+// failed part with backoff until it succeeds or the lane stops, then commits.
+func (l *Lane) process(b *Batch) {
+	p := l.p
+	ctx := l.hard
+	filtered := 0
+	if p.filter != nil {
+		for i := range b.Records {
+			if !p.filter.Match(&b.Records[i]) {
+				b.Status[i] = Filtered
+				filtered++
+			}
+		}
+	}
+	enriched := len(p.enrichers) == 0
+	for attempt := 1; ; attempt++ {
+		b.Attempt = attempt
+		var err error
+		var res Result
+		if !enriched {
+			err = l.enrich(ctx, b)
+			enriched = err == nil
+		}
+		if err == nil && b.hasActive() {
+			res, err = p.target.Deliver(ctx, b)
+		}
+		if err == nil && !res.Partial {
+			break
+		}
+		if ctx.Err() != nil {
+			return // drain timeout or lost partition: nothing is committed
+		}
+		if err != nil && IsPermanent(err) {
+			p.fail(l.tp, err)
+			return
+		}
+		if res.Partial && err == nil {
+			for i, s := range b.Status {
+				switch s {
+				case Active:
+					b.Status[i] = Delivered
+				case Failed:
+					b.Status[i] = Active
+				}
+			}
+		}
+		l.retrying.Store(int64(attempt))
+		p.stats.retries.Add(1)
+		p.log.Warn("delivery attempt failed; retrying", "partition", l.tp.String(),
+			"first_offset", b.FirstOffset(), "last_offset", b.LastOffset(), "attempt", attempt, "error", errText(err, res))
+		select {
+		case <-l.stopCh:
+			return // stopping: the batch is fetched again after restart
+		default:
+		}
+		if !sleep(ctx, l.stopCh, backoff(p.opts.InitialBackoff, p.opts.MaxBackoff, attempt)) {
+			return
+		}
+	}
+	l.retrying.Store(0)
+	next := b.LastOffset() + 1
+	for attempt := 1; ; attempt++ {
+		err := p.src.Commit(ctx, l.tp, next)
+		if err == nil {
+			l.committed.Store(next)
+			p.recordCommit(l.tp, next)
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		p.log.Warn("commit failed; retrying", "partition", l.tp.String(), "offset", next, "attempt", attempt, "error", err)
+		if attempt >= 5 || !sleep(ctx, nil, backoff(p.opts.InitialBackoff, p.opts.MaxBackoff, attempt)) {
+			// The next batch's commit covers this one; at worst the batch is
+			// delivered again after a restart.
+			break
+		}
+	}
+	p.stats.batches.Add(1)
+	p.stats.delivered.Add(int64(len(b.Records) - filtered))
+	p.stats.filtered.Add(int64(filtered))
+}
+
+func (l *Lane) enrich(ctx context.Context, b *Batch) error {
+	for _, e := range l.p.enrichers {
+		if err := e.Enrich(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Batch) hasActive() bool {
+	for _, s := range b.Status {
+		if s == Active {
+			return true
+		}
+	}
+	return false
+}
+
+func errText(err error, res Result) string {
+	if err != nil {
+		return err.Error()
+	}
+	if res.Partial {
+		return "some records were not delivered"
+	}
+	return ""
+}
+
+// backoff returns the delay before retry number attempt: exponential from
+// initial, capped at max, with equal jitter (half fixed, half random).
+func backoff(initial, maxd time.Duration, attempt int) time.Duration {
+	d := initial
+	for i := 1; i < attempt && d < maxd; i++ {
+		d *= 2
+	}
+	d = min(d, maxd)
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+// sleep waits d; it returns false if ctx ends or stop closes first.
+func sleep(ctx context.Context, stop <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-stop:
+		return false
+	}
+}
+
+// stop asks the lane to finish its in-flight batch and exit, waits up to the
+// drain timeout, then cancels the batch. With now set it cancels at once.
+func (l *Lane) stop(now bool) {
+	l.mu.Lock()
+	if !l.stopped {
+		l.stopped = true
+		close(l.stopCh)
+	}
+	l.mu.Unlock()
+	if now {
+		l.cancelHard()
+	}
+	t := time.NewTimer(l.p.opts.DrainTimeout)
+	defer t.Stop()
+	select {
+	case <-l.done:
+	case <-t.C:
+		l.p.log.Warn("drain timeout: abandoning in-flight batch; it will be delivered again", "partition", l.tp.String())
+		l.cancelHard()
+		<-l.done
+	}
+	l.cancelHard()
+}

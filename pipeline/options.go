@@ -1,0 +1,71 @@
+package pipeline
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Options are the pipeline settings the core needs. Zero values take the
+// defaults named on each field.
+type Options struct {
+	// Name identifies the pipeline in logs and status.
+	Name string
+	// BatchSize is the most records a batch holds; default 100.
+	BatchSize int
+	// BatchWindow is how long a lane waits to fill a batch after its first
+	// record arrived. Zero cuts a batch from whatever is queued; the config
+	// default is 500ms (see DefaultOptions).
+	BatchWindow time.Duration
+	// BatchMaxBytes bounds a batch's record bytes; default 6 MiB. A single
+	// record larger than this forms a batch of its own.
+	BatchMaxBytes int
+	// MaxInflightBytes bounds the record bytes the pipeline holds across all
+	// its lanes; fetching waits while it is reached; default 64 MiB.
+	MaxInflightBytes int64
+	// DrainTimeout bounds how long a graceful stop or a partition revocation
+	// waits for in-flight batches; default 30s.
+	DrainTimeout time.Duration
+	// InitialBackoff is the delay before the first retry; default 100ms.
+	InitialBackoff time.Duration
+	// MaxBackoff caps the delay between retries; default 30s.
+	MaxBackoff time.Duration
+	// Logger receives the pipeline's log; default slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultOptions returns the defaults of SPEC §2 and the configuration reference.
+func DefaultOptions(name string) Options {
+	o := Options{Name: name, BatchWindow: 500 * time.Millisecond}
+	o.setDefaults()
+	return o
+}
+
+func (o *Options) setDefaults() {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 100
+	}
+	if o.BatchWindow < 0 {
+		o.BatchWindow = 0
+	}
+	if o.BatchMaxBytes <= 0 {
+		o.BatchMaxBytes = 6 << 20
+	}
+	if o.MaxInflightBytes <= 0 {
+		o.MaxInflightBytes = 64 << 20
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 30 * time.Second
+	}
+	if o.InitialBackoff <= 0 {
+		o.InitialBackoff = 100 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
+	if o.MaxBackoff < o.InitialBackoff {
+		o.MaxBackoff = o.InitialBackoff
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}

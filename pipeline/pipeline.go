@@ -1,0 +1,328 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// State is a pipeline's lifecycle state, named as the ESM names its states.
+type State string
+
+// Pipeline states.
+const (
+	StateCreating State = "Creating"
+	StateEnabled  State = "Enabled"
+	StateDisabled State = "Disabled"
+	StateFailed   State = "Failed"
+)
+
+// Pipeline moves the records of one source through its stages into its
+// target. Pipelines are independent: each has its own source client, lanes
+// and goroutines, and starts and stops on its own.
+type Pipeline struct {
+	opts      Options
+	log       *slog.Logger
+	src       Source
+	filter    Filter
+	enrichers []Enricher
+	target    Target
+
+	mu        sync.Mutex
+	lanes     map[TopicPartition]*Lane
+	committed map[TopicPartition]int64
+	state  State
+	reason string
+	cancel context.CancelCauseFunc
+
+	inflight    atomic.Int64
+	roomMu      sync.Mutex
+	roomCh      chan struct{}
+	roomWaiting atomic.Bool
+
+	stats struct {
+		in, delivered, filtered, batches, retries atomic.Int64
+	}
+}
+
+// Stages are the optional stages of a pipeline, between source and target.
+type Stages struct {
+	Filter    Filter
+	Enrichers []Enricher
+}
+
+// New returns a pipeline that reads src and delivers to target.
+func New(opts Options, src Source, stages Stages, target Target) *Pipeline {
+	opts.setDefaults()
+	return &Pipeline{
+		opts:      opts,
+		log:       opts.Logger.With("pipeline", opts.Name),
+		src:       src,
+		filter:    stages.Filter,
+		enrichers: stages.Enrichers,
+		target:    target,
+		lanes:     make(map[TopicPartition]*Lane),
+		committed: make(map[TopicPartition]int64),
+		state:     StateCreating,
+		roomCh:    make(chan struct{}),
+	}
+}
+
+// Name returns the pipeline's name.
+func (p *Pipeline) Name() string { return p.opts.Name }
+
+// Run runs the pipeline until ctx is done or the pipeline fails. On return
+// every lane has finished its in-flight batch (or was abandoned after the
+// drain timeout) and the target is closed. It returns nil after a graceful
+// stop and the cause after a failure.
+func (p *Pipeline) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	p.mu.Lock()
+	p.cancel = cancel
+	p.state = StateEnabled
+	p.mu.Unlock()
+
+	err := p.src.Run(ctx, p)
+	// A source revokes its lanes before returning; stop any it left.
+	p.mu.Lock()
+	left := make([]TopicPartition, 0, len(p.lanes))
+	for tp := range p.lanes {
+		left = append(left, tp)
+	}
+	p.mu.Unlock()
+	p.Revoke(left, true)
+
+	var errs []error
+	for _, e := range p.enrichers {
+		errs = append(errs, e.Close(context.Background()))
+	}
+	errs = append(errs, p.target.Close(context.Background()))
+
+	cause := context.Cause(ctx)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var pe *pipelineFailure
+	if errors.As(cause, &pe) {
+		p.state = StateFailed
+		return pe.err
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		p.state = StateFailed
+		p.reason = err.Error()
+		return err
+	}
+	p.state = StateDisabled
+	if p.reason == "" {
+		p.reason = "USER_INITIATED"
+	}
+	return errors.Join(errs...)
+}
+
+type pipelineFailure struct{ err error }
+
+func (f *pipelineFailure) Error() string { return f.err.Error() }
+
+// fail stops the pipeline because of a permanent error on tp.
+func (p *Pipeline) fail(tp TopicPartition, err error) {
+	err = fmt.Errorf("pipeline %q: partition %s: %w", p.opts.Name, tp, err)
+	p.log.Error("pipeline stopped: permanent error", "partition", tp.String(), "error", err)
+	p.mu.Lock()
+	p.reason = err.Error()
+	cancel := p.cancel
+	p.mu.Unlock()
+	if cancel != nil {
+		cancel(&pipelineFailure{err: err})
+	}
+}
+
+// Assign implements Sink.
+func (p *Pipeline) Assign(tps []TopicPartition) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, tp := range tps {
+		if _, ok := p.lanes[tp]; ok {
+			continue
+		}
+		l := newLane(p, tp)
+		p.lanes[tp] = l
+		go l.run()
+	}
+}
+
+// Revoke implements Sink. Lanes drain concurrently.
+func (p *Pipeline) Revoke(tps []TopicPartition, lost bool) {
+	p.mu.Lock()
+	var lanes []*Lane
+	for _, tp := range tps {
+		if l, ok := p.lanes[tp]; ok {
+			lanes = append(lanes, l)
+			delete(p.lanes, tp)
+		}
+	}
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, l := range lanes {
+		wg.Go(func() { l.stop(lost) })
+	}
+	wg.Wait()
+}
+
+// Push implements Sink.
+func (p *Pipeline) Push(tp TopicPartition, recs []Record) {
+	p.mu.Lock()
+	l := p.lanes[tp]
+	p.mu.Unlock()
+	if l != nil && len(recs) > 0 {
+		l.push(recs)
+	}
+}
+
+// Lane returns the lane of tp, or nil.
+func (p *Pipeline) Lane(tp TopicPartition) *Lane {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lanes[tp]
+}
+
+// SetHighWatermark implements Sink.
+func (p *Pipeline) SetHighWatermark(tp TopicPartition, hw int64) {
+	if l := p.Lane(tp); l != nil {
+		l.hw.Store(hw)
+	}
+}
+
+// WaitRoom implements Sink.
+func (p *Pipeline) WaitRoom(ctx context.Context) error {
+	for {
+		if p.inflight.Load() < p.opts.MaxInflightBytes {
+			return nil
+		}
+		p.roomMu.Lock()
+		p.roomWaiting.Store(true)
+		ch := p.roomCh
+		if p.inflight.Load() < p.opts.MaxInflightBytes {
+			p.roomMu.Unlock()
+			return nil
+		}
+		p.roomMu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (p *Pipeline) roomFreed() {
+	if !p.roomWaiting.Load() || p.inflight.Load() >= p.opts.MaxInflightBytes {
+		return
+	}
+	p.roomMu.Lock()
+	if p.roomWaiting.Load() {
+		p.roomWaiting.Store(false)
+		close(p.roomCh)
+		p.roomCh = make(chan struct{})
+	}
+	p.roomMu.Unlock()
+}
+
+func (p *Pipeline) recordCommit(tp TopicPartition, next int64) {
+	p.mu.Lock()
+	p.committed[tp] = next
+	p.mu.Unlock()
+}
+
+// Committed returns the next offset this pipeline committed for each
+// partition it has committed to since it started, including partitions it
+// no longer owns.
+func (p *Pipeline) Committed() map[TopicPartition]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := make(map[TopicPartition]int64, len(p.committed))
+	for tp, o := range p.committed {
+		m[tp] = o
+	}
+	return m
+}
+
+// PartitionStats describes one lane.
+type PartitionStats struct {
+	TopicPartition
+	// Committed is the next offset committed, -1 before the first commit.
+	Committed int64
+	// HighWatermark is the partition's last known high watermark, -1 if unknown.
+	HighWatermark int64
+	// Queued counts records fetched but not yet in a batch.
+	Queued int
+	// Retrying counts failed attempts of the lane's current batch.
+	Retrying int64
+}
+
+// Lag is the records between the committed offset and the high watermark.
+func (s PartitionStats) Lag() int64 {
+	if s.HighWatermark < 0 || s.Committed < 0 {
+		return 0
+	}
+	return max(s.HighWatermark-s.Committed, 0)
+}
+
+// Stats is a snapshot of a pipeline's counters.
+type Stats struct {
+	Name   string
+	State  State
+	Reason string
+	// In counts records fetched; Delivered, those the target accepted (or
+	// that were passed on to the on-failure path); Filtered, those dropped
+	// by the filter. Batches counts committed batches; Retries, failed
+	// attempts.
+	In, Delivered, Filtered, Batches, Retries int64
+	// InflightBytes is the record bytes the pipeline holds now.
+	InflightBytes int64
+	Partitions    []PartitionStats
+}
+
+// Lag sums the lag of all partitions.
+func (s Stats) Lag() int64 {
+	var n int64
+	for _, p := range s.Partitions {
+		n += p.Lag()
+	}
+	return n
+}
+
+// Stats returns a snapshot of the pipeline's counters and lanes.
+func (p *Pipeline) Stats() Stats {
+	p.mu.Lock()
+	s := Stats{Name: p.opts.Name, State: p.state, Reason: p.reason}
+	for tp, l := range p.lanes {
+		l.mu.Lock()
+		q := len(l.q) - l.head
+		l.mu.Unlock()
+		s.Partitions = append(s.Partitions, PartitionStats{
+			TopicPartition: tp, Committed: l.committed.Load(), HighWatermark: l.hw.Load(),
+			Queued: q, Retrying: l.retrying.Load(),
+		})
+	}
+	p.mu.Unlock()
+	slices.SortFunc(s.Partitions, func(a, b PartitionStats) int {
+		if a.Topic != b.Topic {
+			if a.Topic < b.Topic {
+				return -1
+			}
+			return 1
+		}
+		return int(a.Partition - b.Partition)
+	})
+	s.In = p.stats.in.Load()
+	s.Delivered = p.stats.delivered.Load()
+	s.Filtered = p.stats.filtered.Load()
+	s.Batches = p.stats.batches.Load()
+	s.Retries = p.stats.retries.Load()
+	s.InflightBytes = p.inflight.Load()
+	return s
+}

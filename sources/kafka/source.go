@@ -1,0 +1,323 @@
+// Package kafka is Penstock's Kafka source: a franz-go consumer-group member
+// that hands fetched records to a pipeline's lanes without copying their
+// bytes, pauses partitions whose lanes are full, and commits offsets only
+// when the pipeline says a batch is done.
+package kafka
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/penstock-dev/penstock/pipeline"
+)
+
+// StartingPosition says where a consumer group without committed offsets starts.
+type StartingPosition string
+
+// Starting positions, named as the ESM names them.
+const (
+	TrimHorizon StartingPosition = "TRIM_HORIZON"
+	Latest      StartingPosition = "LATEST"
+	AtTimestamp StartingPosition = "AT_TIMESTAMP"
+)
+
+// Config configures a Source.
+type Config struct {
+	// Brokers are the bootstrap servers, host:port each.
+	Brokers []string
+	// Topic is the one topic the source consumes.
+	Topic string
+	// Group is the consumer group id. When the group has committed offsets
+	// they win over StartingPosition.
+	Group string
+	// StartingPosition applies to partitions without a committed offset;
+	// default TRIM_HORIZON.
+	StartingPosition StartingPosition
+	// StartingTimestamp is the time AT_TIMESTAMP starts from.
+	StartingTimestamp time.Time
+	// TLS, when not nil, makes connections use TLS with this configuration.
+	TLS *tls.Config
+	// SessionTimeout is the group session timeout; default 45s.
+	SessionTimeout time.Duration
+	// FetchMaxBytes bounds one fetch response; default 16 MiB.
+	FetchMaxBytes int32
+	// ClientID names the client to the brokers; default "penstock".
+	ClientID string
+	// Logger receives the source's log; default slog.Default().
+	Logger *slog.Logger
+	// Opts are extra franz-go options appended last (authentication, hooks).
+	Opts []kgo.Opt
+}
+
+// Source consumes one topic as a member of a consumer group.
+type Source struct {
+	cfg Config
+	log *slog.Logger
+	cl  *kgo.Client
+
+	sinkMu sync.Mutex
+	sink   pipeline.Sink
+	owned  map[pipeline.TopicPartition]struct{}
+	ready  chan struct{} // closed once sink is set
+
+	commits committer
+}
+
+// The pipeline's Header must stay layout-identical to kgo.RecordHeader: the
+// source reinterprets fetched header slices instead of copying them.
+var _ = [1]struct{}{}[unsafe.Sizeof(pipeline.Header{})-unsafe.Sizeof(kgo.RecordHeader{})]
+var _ = [1]struct{}{}[unsafe.Offsetof(pipeline.Header{}.Value)-unsafe.Offsetof(kgo.RecordHeader{}.Value)]
+
+// New validates cfg and creates the franz-go client. It does not connect yet.
+func New(cfg Config) (*Source, error) {
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("kafka source: no bootstrap servers")
+	}
+	if cfg.Topic == "" {
+		return nil, errors.New("kafka source: no topic")
+	}
+	if cfg.Group == "" {
+		return nil, errors.New("kafka source: no consumer group id")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ClientID == "" {
+		cfg.ClientID = "penstock"
+	}
+	if cfg.FetchMaxBytes <= 0 {
+		cfg.FetchMaxBytes = 16 << 20
+	}
+	s := &Source{
+		cfg:   cfg,
+		log:   cfg.Logger.With("topic", cfg.Topic, "group", cfg.Group),
+		owned: make(map[pipeline.TopicPartition]struct{}),
+		ready: make(chan struct{}),
+	}
+	var reset kgo.Offset
+	switch cfg.StartingPosition {
+	case "", TrimHorizon:
+		reset = kgo.NewOffset().AtStart()
+	case Latest:
+		reset = kgo.NewOffset().AtEnd()
+	case AtTimestamp:
+		reset = kgo.NewOffset().AfterMilli(cfg.StartingTimestamp.UnixMilli())
+	default:
+		return nil, fmt.Errorf("kafka source: unknown starting position %q", cfg.StartingPosition)
+	}
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ClientID(cfg.ClientID),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topic),
+		kgo.ConsumeResetOffset(reset),
+		kgo.DisableAutoCommit(),
+		kgo.FetchMaxBytes(cfg.FetchMaxBytes),
+		kgo.OnPartitionsAssigned(s.onAssigned),
+		kgo.OnPartitionsRevoked(s.onRevoked),
+		kgo.OnPartitionsLost(s.onLost),
+		kgo.WithLogger(kgoLogger{s.log}),
+	}
+	if cfg.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, kgo.DialTLSConfig(cfg.TLS))
+	}
+	opts = append(opts, cfg.Opts...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka source: %w", err)
+	}
+	s.cl = cl
+	s.commits.init(cl)
+	return s, nil
+}
+
+// Client returns the underlying franz-go client (for status and checks).
+func (s *Source) Client() *kgo.Client { return s.cl }
+
+// Run implements pipeline.Source.
+func (s *Source) Run(ctx context.Context, sink pipeline.Sink) error {
+	s.sinkMu.Lock()
+	s.sink = sink
+	close(s.ready)
+	s.sinkMu.Unlock()
+
+	commitCtx, stopCommits := context.WithCancel(context.Background())
+	commitsDone := make(chan struct{})
+	go func() { defer close(commitsDone); s.commits.run(commitCtx) }()
+
+	err := s.poll(ctx, sink)
+
+	// Graceful stop: finish and commit in-flight batches, then leave.
+	s.sinkMu.Lock()
+	owned := make([]pipeline.TopicPartition, 0, len(s.owned))
+	for tp := range s.owned {
+		owned = append(owned, tp)
+	}
+	clear(s.owned)
+	s.sinkMu.Unlock()
+	sink.Revoke(owned, false)
+	stopCommits()
+	<-commitsDone
+	s.cl.Close()
+	if errors.Is(err, context.Canceled) || errors.Is(err, kgo.ErrClientClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Source) poll(ctx context.Context, sink pipeline.Sink) error {
+	scratch := make([]pipeline.Record, 0, 1024)
+	for {
+		if err := sink.WaitRoom(ctx); err != nil {
+			return err
+		}
+		fetches := s.cl.PollRecords(ctx, 0)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if fetches.IsClientClosed() {
+			return kgo.ErrClientClosed
+		}
+		for _, fe := range fetches.Errors() {
+			if errors.Is(fe.Err, context.Canceled) {
+				continue
+			}
+			s.log.Warn("fetch error", "partition", fe.Partition, "error", fe.Err)
+		}
+		for i := range fetches {
+			for j := range fetches[i].Topics {
+				ft := &fetches[i].Topics[j]
+				for k := range ft.Partitions {
+					fp := &ft.Partitions[k]
+					tp := pipeline.TopicPartition{Topic: ft.Topic, Partition: fp.Partition}
+					if len(fp.Records) > 0 {
+						scratch = convert(scratch[:0], fp.Records)
+						sink.Push(tp, scratch)
+						clear(scratch)
+					}
+					if fp.HighWatermark > 0 {
+						sink.SetHighWatermark(tp, fp.HighWatermark)
+					}
+				}
+			}
+		}
+	}
+}
+
+// convert appends the pipeline form of recs to dst. Keys, values and headers
+// alias the fetched records' memory.
+func convert(dst []pipeline.Record, recs []*kgo.Record) []pipeline.Record {
+	for _, r := range recs {
+		var tt pipeline.TimestampType
+		if r.Attrs.TimestampType() == 1 {
+			tt = pipeline.LogAppendTime
+		}
+		dst = append(dst, pipeline.Record{
+			Key:           r.Key,
+			Value:         r.Value,
+			Headers:       unsafe.Slice((*pipeline.Header)(unsafe.Pointer(unsafe.SliceData(r.Headers))), len(r.Headers)),
+			Topic:         r.Topic,
+			Offset:        r.Offset,
+			Timestamp:     r.Timestamp.UnixMilli(),
+			Partition:     r.Partition,
+			TimestampType: tt,
+		})
+	}
+	return dst
+}
+
+func tps(m map[string][]int32) []pipeline.TopicPartition {
+	var out []pipeline.TopicPartition
+	for t, ps := range m {
+		for _, p := range ps {
+			out = append(out, pipeline.TopicPartition{Topic: t, Partition: p})
+		}
+	}
+	return out
+}
+
+func (s *Source) waitSink(ctx context.Context) pipeline.Sink {
+	select {
+	case <-s.ready:
+	case <-ctx.Done():
+		return nil
+	}
+	return s.sink
+}
+
+func (s *Source) onAssigned(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+	sink := s.waitSink(ctx)
+	if sink == nil {
+		return
+	}
+	list := tps(m)
+	s.sinkMu.Lock()
+	for _, tp := range list {
+		s.owned[tp] = struct{}{}
+	}
+	s.sinkMu.Unlock()
+	s.log.Info("partitions assigned", "partitions", fmtTPs(list))
+	sink.Assign(list)
+}
+
+func (s *Source) revoke(m map[string][]int32, lost bool) {
+	s.sinkMu.Lock()
+	sink := s.sink
+	var list []pipeline.TopicPartition
+	for _, tp := range tps(m) {
+		if _, ok := s.owned[tp]; ok {
+			delete(s.owned, tp)
+			list = append(list, tp)
+		}
+	}
+	s.sinkMu.Unlock()
+	if sink == nil || len(list) == 0 {
+		return
+	}
+	if lost {
+		s.log.Warn("partitions lost; abandoning their in-flight batches", "partitions", fmtTPs(list))
+	} else {
+		s.log.Info("partitions revoked; draining", "partitions", fmtTPs(list))
+	}
+	sink.Revoke(list, lost)
+}
+
+func (s *Source) onRevoked(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.revoke(m, false) }
+func (s *Source) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32)    { s.revoke(m, true) }
+
+// Pause implements pipeline.Source.
+func (s *Source) Pause(tp pipeline.TopicPartition) {
+	s.cl.PauseFetchPartitions(map[string][]int32{tp.Topic: {tp.Partition}})
+}
+
+// Resume implements pipeline.Source.
+func (s *Source) Resume(tp pipeline.TopicPartition) {
+	s.cl.ResumeFetchPartitions(map[string][]int32{tp.Topic: {tp.Partition}})
+}
+
+// Commit implements pipeline.Source.
+func (s *Source) Commit(ctx context.Context, tp pipeline.TopicPartition, next int64) error {
+	return s.commits.commit(ctx, tp, next)
+}
+
+func fmtTPs(list []pipeline.TopicPartition) string {
+	b := make([]byte, 0, 8*len(list))
+	for i, tp := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, tp.String()...)
+	}
+	return string(b)
+}
