@@ -35,9 +35,9 @@ type Pipeline struct {
 	mu        sync.Mutex
 	lanes     map[TopicPartition]*Lane
 	committed map[TopicPartition]int64
-	state  State
-	reason string
-	cancel context.CancelCauseFunc
+	state     State
+	reason    string
+	cancel    context.CancelCauseFunc
 
 	inflight    atomic.Int64
 	roomMu      sync.Mutex

@@ -293,8 +293,10 @@ func (s *Source) revoke(m map[string][]int32, lost bool) {
 	sink.Revoke(list, lost)
 }
 
-func (s *Source) onRevoked(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.revoke(m, false) }
-func (s *Source) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32)    { s.revoke(m, true) }
+func (s *Source) onRevoked(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	s.revoke(m, false)
+}
+func (s *Source) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.revoke(m, true) }
 
 // Pause implements pipeline.Source.
 func (s *Source) Pause(tp pipeline.TopicPartition) {
