@@ -55,11 +55,10 @@ func (b *Batch) ActiveCount() int {
 	return n
 }
 
-// reset empties the batch for reuse, dropping references to record bytes so
-// fetch buffers can be freed.
+// reset empties the batch for reuse. Its records are a view of the lane's
+// queue, which the lane clears.
 func (b *Batch) reset() {
-	clear(b.Records)
-	b.Records = b.Records[:0]
+	b.Records = nil
 	b.Status = b.Status[:0]
 	b.Arena.Reset()
 	b.Attempt = 0

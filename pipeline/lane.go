@@ -17,9 +17,7 @@ type Lane struct {
 	tp TopicPartition
 
 	mu      sync.Mutex
-	q       []Record
-	head    int
-	qBytes  int
+	q       queue
 	firstAt time.Time // arrival of the oldest queued record
 	paused  bool
 	stopped bool
@@ -31,12 +29,18 @@ type Lane struct {
 	hard       context.Context // canceled when the drain timeout is over
 	cancelHard context.CancelFunc
 
-	batch Batch
-	timer *time.Timer
+	batch   Batch
+	timer   *time.Timer
+	pending []pendingCommit // outstanding commits, oldest first
 
 	hw        atomic.Int64 // high watermark, -1 until known
 	committed atomic.Int64 // next offset committed, -1 until the first commit
 	retrying  atomic.Int64 // failed attempts of the current batch
+}
+
+type pendingCommit struct {
+	w    CommitWait
+	next int64
 }
 
 func newLane(p *Pipeline, tp TopicPartition) *Lane {
@@ -55,60 +59,51 @@ func newLane(p *Pipeline, tp TopicPartition) *Lane {
 	l.hw.Store(-1)
 	l.committed.Store(-1)
 	l.batch.TopicPartition = tp
-	l.batch.Records = make([]Record, 0, p.opts.BatchSize)
+	// Segments hold whole batches, so full batches never straddle two.
+	l.q = newQueue(p.opts.BatchSize * max(1, (256+p.opts.BatchSize-1)/p.opts.BatchSize))
 	l.batch.Status = make([]Status, 0, p.opts.BatchSize)
 	return l
 }
 
-// laneFullRecords is the queue length at which a lane pauses its partition.
-func (l *Lane) laneFullRecords() int { return max(2*l.p.opts.BatchSize, 512) }
-
-func (l *Lane) push(recs []Record) {
-	n := 0
-	for i := range recs {
-		n += recs[i].Size()
+// full reports whether the lane's queue has reached its share of the
+// pipeline's in-flight bound (at least two batches), so its partition pauses.
+// The caller holds l.mu.
+func (l *Lane) full() bool {
+	o := &l.p.opts
+	if l.q.n < 2*o.BatchSize {
+		return false
 	}
+	return int64(l.q.bytes) >= l.p.laneShare() || l.q.bytes >= 2*o.BatchMaxBytes
+}
+
+// drained reports whether a paused lane has room again (half its share).
+// The caller holds l.mu.
+func (l *Lane) drained() bool {
+	o := &l.p.opts
+	return l.q.n < 2*o.BatchSize || int64(l.q.bytes) < l.p.laneShare()/2
+}
+
+func (l *Lane) push(f Filler) {
+	n := f.Len()
 	l.mu.Lock()
 	if l.stopped {
 		l.mu.Unlock()
 		return
 	}
-	if len(l.q) == l.head {
+	if l.q.n == 0 {
 		l.firstAt = time.Now()
 	}
-	l.compact()
-	l.q = append(l.q, recs...)
-	l.qBytes += n
-	if !l.paused && (len(l.q)-l.head >= l.laneFullRecords() || l.qBytes >= 2*l.p.opts.BatchMaxBytes) {
+	bytes := l.q.push(f)
+	if !l.paused && l.full() {
 		l.paused = true
 		l.p.src.Pause(l.tp)
 	}
 	l.mu.Unlock()
-	l.p.inflight.Add(int64(n))
-	l.p.stats.in.Add(int64(len(recs)))
+	l.p.inflight.Add(int64(bytes))
+	l.p.stats.in.Add(int64(n))
 	select {
 	case l.notify <- struct{}{}:
 	default:
-	}
-}
-
-// compact moves queued records to the front once the consumed head is large.
-// The caller holds l.mu.
-func (l *Lane) compact() {
-	if l.head == 0 {
-		return
-	}
-	if l.head == len(l.q) {
-		clear(l.q)
-		l.q = l.q[:0]
-		l.head = 0
-		return
-	}
-	if l.head >= cap(l.q)/2 {
-		n := copy(l.q, l.q[l.head:])
-		clear(l.q[n:])
-		l.q = l.q[:n]
-		l.head = 0
 	}
 }
 
@@ -123,8 +118,8 @@ func (l *Lane) next() bool {
 			return false
 		}
 		var wait time.Duration
-		if n := len(l.q) - l.head; n > 0 {
-			if n >= o.BatchSize || l.qBytes >= o.BatchMaxBytes {
+		if n := l.q.n; n > 0 {
+			if n >= o.BatchSize || l.q.bytes >= o.BatchMaxBytes {
 				l.take()
 				l.mu.Unlock()
 				return true
@@ -160,7 +155,8 @@ func (l *Lane) take() {
 	o := &l.p.opts
 	b := &l.batch
 	b.reset()
-	avail := l.q[l.head:]
+	l.q.release()
+	avail := l.q.headRun()
 	n, bytes := 0, 0
 	for n < len(avail) && n < o.BatchSize {
 		s := avail[n].Size()
@@ -170,17 +166,17 @@ func (l *Lane) take() {
 		bytes += s
 		n++
 	}
-	b.Records = append(b.Records, avail[:n]...)
+	// The batch is a view of the queue, not a copy: push only appends
+	// after it, and release waits until the batch is done.
+	b.Records = avail[:n:n]
 	for range n {
 		b.Status = append(b.Status, Active)
 	}
 	b.bytes = bytes
-	clear(avail[:n])
-	l.head += n
+	l.q.take(n, bytes)
 	// Records left in the queue keep the oldest arrival time: they have
 	// waited while this batch runs and may go as soon as it is done.
-	l.qBytes -= bytes
-	if l.paused && len(l.q)-l.head < l.p.opts.BatchSize && l.qBytes < o.BatchMaxBytes {
+	if l.paused && l.drained() {
 		l.paused = false
 		l.p.src.Resume(l.tp)
 	}
@@ -198,11 +194,11 @@ func (l *Lane) run() {
 			break
 		}
 	}
+	l.flushCommits()
 	l.mu.Lock()
 	l.stopped = true
-	dropped := l.qBytes
-	clear(l.q)
-	l.q, l.head, l.qBytes = nil, 0, 0
+	dropped := l.q.bytes
+	l.q.reset()
 	l.mu.Unlock()
 	l.p.inflight.Add(-int64(dropped))
 	l.p.roomFreed()
@@ -268,27 +264,43 @@ func (l *Lane) process(b *Batch) {
 		}
 	}
 	l.retrying.Store(0)
-	next := b.LastOffset() + 1
-	for attempt := 1; ; attempt++ {
-		err := p.src.Commit(ctx, l.tp, next)
-		if err == nil {
-			l.committed.Store(next)
-			p.recordCommit(l.tp, next)
-			break
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		p.log.Warn("commit failed; retrying", "partition", l.tp.String(), "offset", next, "attempt", attempt, "error", err)
-		if attempt >= 5 || !sleep(ctx, nil, backoff(p.opts.InitialBackoff, p.opts.MaxBackoff, attempt)) {
-			// The next batch's commit covers this one; at worst the batch is
-			// delivered again after a restart.
-			break
-		}
-	}
+	l.commit(b.LastOffset() + 1)
 	p.stats.batches.Add(1)
 	p.stats.delivered.Add(int64(len(b.Records) - filtered))
 	p.stats.filtered.Add(int64(filtered))
+}
+
+// commit starts the commit of next and, when the lane already has
+// MaxUncommittedBatches commits outstanding, first waits for the oldest.
+func (l *Lane) commit(next int64) {
+	if len(l.pending) >= l.p.opts.MaxUncommittedBatches {
+		l.awaitOldest()
+	}
+	l.pending = append(l.pending, pendingCommit{w: l.p.src.Commit(l.tp, next), next: next})
+}
+
+// awaitOldest waits for the lane's oldest outstanding commit. A failed
+// commit is logged: a later commit of the partition covers its offsets.
+func (l *Lane) awaitOldest() {
+	c := l.pending[0]
+	copy(l.pending, l.pending[1:])
+	l.pending[len(l.pending)-1] = pendingCommit{}
+	l.pending = l.pending[:len(l.pending)-1]
+	if err := c.w.Wait(l.hard); err != nil {
+		if l.hard.Err() == nil {
+			l.p.log.Warn("commit failed; the next commit covers it", "partition", l.tp.String(), "offset", c.next, "error", err)
+		}
+		return
+	}
+	l.committed.Store(c.next)
+	l.p.recordCommit(l.tp, c.next)
+}
+
+// flushCommits waits for every outstanding commit of the lane.
+func (l *Lane) flushCommits() {
+	for len(l.pending) > 0 {
+		l.awaitOldest()
+	}
 }
 
 func (l *Lane) enrich(ctx context.Context, b *Batch) error {

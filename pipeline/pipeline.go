@@ -40,6 +40,7 @@ type Pipeline struct {
 	cancel    context.CancelCauseFunc
 
 	inflight    atomic.Int64
+	nlanes      atomic.Int64
 	roomMu      sync.Mutex
 	roomCh      chan struct{}
 	roomWaiting atomic.Bool
@@ -140,6 +141,15 @@ func (p *Pipeline) fail(tp TopicPartition, err error) {
 	}
 }
 
+// laneShare is each lane's fair share of the in-flight bound.
+func (p *Pipeline) laneShare() int64 {
+	n := p.nlanes.Load()
+	if n < 1 {
+		n = 1
+	}
+	return p.opts.MaxInflightBytes / n
+}
+
 // Assign implements Sink.
 func (p *Pipeline) Assign(tps []TopicPartition) {
 	p.mu.Lock()
@@ -152,6 +162,7 @@ func (p *Pipeline) Assign(tps []TopicPartition) {
 		p.lanes[tp] = l
 		go l.run()
 	}
+	p.nlanes.Store(int64(len(p.lanes)))
 }
 
 // Revoke implements Sink. Lanes drain concurrently.
@@ -164,6 +175,7 @@ func (p *Pipeline) Revoke(tps []TopicPartition, lost bool) {
 			delete(p.lanes, tp)
 		}
 	}
+	p.nlanes.Store(int64(len(p.lanes)))
 	p.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, l := range lanes {
@@ -173,12 +185,12 @@ func (p *Pipeline) Revoke(tps []TopicPartition, lost bool) {
 }
 
 // Push implements Sink.
-func (p *Pipeline) Push(tp TopicPartition, recs []Record) {
+func (p *Pipeline) Push(tp TopicPartition, f Filler) {
 	p.mu.Lock()
 	l := p.lanes[tp]
 	p.mu.Unlock()
-	if l != nil && len(recs) > 0 {
-		l.push(recs)
+	if l != nil && f.Len() > 0 {
+		l.push(f)
 	}
 }
 
@@ -301,7 +313,7 @@ func (p *Pipeline) Stats() Stats {
 	s := Stats{Name: p.opts.Name, State: p.state, Reason: p.reason}
 	for tp, l := range p.lanes {
 		l.mu.Lock()
-		q := len(l.q) - l.head
+		q := l.q.n
 		l.mu.Unlock()
 		s.Partitions = append(s.Partitions, PartitionStats{
 			TopicPartition: tp, Committed: l.committed.Load(), HighWatermark: l.hw.Load(),

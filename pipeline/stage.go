@@ -11,13 +11,20 @@ type Source interface {
 	// returns, it calls sink.Revoke for every partition it assigned, so that
 	// in-flight batches are finished and committed.
 	Run(ctx context.Context, sink Sink) error
-	// Commit records that every record of tp before nextOffset is done. It
-	// returns once the commit is durable. Concurrent calls are coalesced.
-	Commit(ctx context.Context, tp TopicPartition, nextOffset int64) error
+	// Commit starts committing that every record of tp before nextOffset
+	// is done and returns at once; Wait on the result tells when the commit
+	// is durable. Commits of all lanes are coalesced into few requests, and
+	// a later commit of a partition covers the earlier ones.
+	Commit(tp TopicPartition, nextOffset int64) CommitWait
 	// Pause stops fetching tp until Resume; records already handed over stay.
 	Pause(tp TopicPartition)
 	// Resume starts fetching tp again.
 	Resume(tp TopicPartition)
+}
+
+// CommitWait waits for one commit to become durable.
+type CommitWait interface {
+	Wait(ctx context.Context) error
 }
 
 // Sink is the side of a pipeline a source talks to.
@@ -30,13 +37,39 @@ type Sink interface {
 	// at once and nothing more is committed.
 	Revoke(tps []TopicPartition, lost bool)
 	// Push hands fetched records of one partition, in offset order, to its
-	// lane. The slice is copied; its elements' bytes are not.
-	Push(tp TopicPartition, recs []Record)
+	// lane: the lane makes room for f.Len() records and f fills them in.
+	Push(tp TopicPartition, f Filler)
 	// SetHighWatermark tells the lane of tp the partition's high watermark,
 	// for lag reporting.
 	SetHighWatermark(tp TopicPartition, hw int64)
 	// WaitRoom blocks while the pipeline holds max_inflight_bytes or more.
 	WaitRoom(ctx context.Context) error
+}
+
+// Filler writes records into a lane's queue, so a source converts what it
+// fetched straight into the lane without an intermediate copy.
+type Filler interface {
+	// Len is the number of records Fill writes.
+	Len() int
+	// Fill writes records from, from+1, … into dst (len(dst) of them) and
+	// returns the sum of their Size. A push may take several calls.
+	Fill(dst []Record, from int) (bytes int)
+}
+
+// Records is a Filler that copies a slice of records.
+type Records []Record
+
+// Len implements Filler.
+func (rs Records) Len() int { return len(rs) }
+
+// Fill implements Filler.
+func (rs Records) Fill(dst []Record, from int) int {
+	copy(dst, rs[from:])
+	n := 0
+	for i := range dst {
+		n += dst[i].Size()
+	}
+	return n
 }
 
 // Filter decides which records go on. Match is called for every record and

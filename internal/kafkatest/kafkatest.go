@@ -95,3 +95,13 @@ func Numbered(topic string, partitions int32, from, n, size int) []*kgo.Record {
 	}
 	return recs
 }
+
+// StartShared starts a cluster that lives until the process exits, for
+// benchmarks that share one broker across sub-benchmarks. It panics on error.
+func StartShared(partitions int32, topics ...string) *Cluster {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topics...))
+	if err != nil {
+		panic(err)
+	}
+	return &Cluster{Cluster: c, Addrs: c.ListenAddrs()}
+}

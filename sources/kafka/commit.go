@@ -39,7 +39,25 @@ func (c *committer) init(cl *kgo.Client) {
 	c.wake = make(chan struct{}, 1)
 }
 
-func (c *committer) commit(ctx context.Context, tp pipeline.TopicPartition, offset int64) error {
+// ticket waits for the round that carries one partition's commit.
+type ticket struct {
+	r  *commitRound
+	tp pipeline.TopicPartition
+}
+
+func (t ticket) Wait(ctx context.Context) error {
+	select {
+	case <-t.r.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if t.r.err != nil {
+		return t.r.err
+	}
+	return t.r.errs[t.tp]
+}
+
+func (c *committer) commit(tp pipeline.TopicPartition, offset int64) ticket {
 	c.mu.Lock()
 	if cur, ok := c.pending[tp]; !ok || offset > cur {
 		c.pending[tp] = offset
@@ -50,15 +68,7 @@ func (c *committer) commit(ctx context.Context, tp pipeline.TopicPartition, offs
 	case c.wake <- struct{}{}:
 	default:
 	}
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if r.err != nil {
-		return r.err
-	}
-	return r.errs[tp]
+	return ticket{r: r, tp: tp}
 }
 
 func (c *committer) run(ctx context.Context) {

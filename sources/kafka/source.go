@@ -121,6 +121,7 @@ func New(cfg Config) (*Source, error) {
 		kgo.ConsumeResetOffset(reset),
 		kgo.DisableAutoCommit(),
 		kgo.FetchMaxBytes(cfg.FetchMaxBytes),
+		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.OnPartitionsAssigned(s.onAssigned),
 		kgo.OnPartitionsRevoked(s.onRevoked),
 		kgo.OnPartitionsLost(s.onLost),
@@ -176,13 +177,18 @@ func (s *Source) Run(ctx context.Context, sink pipeline.Sink) error {
 	return err
 }
 
+// pollMax bounds the records taken from franz-go's buffer per poll, so that
+// lanes start on the first records while the rest are still being handed
+// over, and a large fetch does not overshoot the in-flight bound.
+const pollMax = 4096
+
 func (s *Source) poll(ctx context.Context, sink pipeline.Sink) error {
-	scratch := make([]pipeline.Record, 0, 1024)
+	var fill filler
 	for {
 		if err := sink.WaitRoom(ctx); err != nil {
 			return err
 		}
-		fetches := s.cl.PollRecords(ctx, 0)
+		fetches := s.cl.PollRecords(ctx, pollMax)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -202,9 +208,9 @@ func (s *Source) poll(ctx context.Context, sink pipeline.Sink) error {
 					fp := &ft.Partitions[k]
 					tp := pipeline.TopicPartition{Topic: ft.Topic, Partition: fp.Partition}
 					if len(fp.Records) > 0 {
-						scratch = convert(scratch[:0], fp.Records)
-						sink.Push(tp, scratch)
-						clear(scratch)
+						fill.recs = fp.Records
+						sink.Push(tp, &fill)
+						fill.recs = nil
 					}
 					if fp.HighWatermark > 0 {
 						sink.SetHighWatermark(tp, fp.HighWatermark)
@@ -215,15 +221,21 @@ func (s *Source) poll(ctx context.Context, sink pipeline.Sink) error {
 	}
 }
 
-// convert appends the pipeline form of recs to dst. Keys, values and headers
-// alias the fetched records' memory.
-func convert(dst []pipeline.Record, recs []*kgo.Record) []pipeline.Record {
-	for _, r := range recs {
+// filler converts fetched records straight into a lane's queue. Keys,
+// values and headers alias the fetched records' memory.
+type filler struct{ recs []*kgo.Record }
+
+func (f *filler) Len() int { return len(f.recs) }
+
+func (f *filler) Fill(dst []pipeline.Record, from int) int {
+	bytes := 0
+	for i, r := range f.recs[from : from+len(dst)] {
 		var tt pipeline.TimestampType
 		if r.Attrs.TimestampType() == 1 {
 			tt = pipeline.LogAppendTime
 		}
-		dst = append(dst, pipeline.Record{
+		d := &dst[i]
+		*d = pipeline.Record{
 			Key:           r.Key,
 			Value:         r.Value,
 			Headers:       unsafe.Slice((*pipeline.Header)(unsafe.Pointer(unsafe.SliceData(r.Headers))), len(r.Headers)),
@@ -232,9 +244,10 @@ func convert(dst []pipeline.Record, recs []*kgo.Record) []pipeline.Record {
 			Timestamp:     r.Timestamp.UnixMilli(),
 			Partition:     r.Partition,
 			TimestampType: tt,
-		})
+		}
+		bytes += d.Size()
 	}
-	return dst
+	return bytes
 }
 
 func tps(m map[string][]int32) []pipeline.TopicPartition {
@@ -309,8 +322,8 @@ func (s *Source) Resume(tp pipeline.TopicPartition) {
 }
 
 // Commit implements pipeline.Source.
-func (s *Source) Commit(ctx context.Context, tp pipeline.TopicPartition, next int64) error {
-	return s.commits.commit(ctx, tp, next)
+func (s *Source) Commit(tp pipeline.TopicPartition, next int64) pipeline.CommitWait {
+	return s.commits.commit(tp, next)
 }
 
 func fmtTPs(list []pipeline.TopicPartition) string {

@@ -1,0 +1,156 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/penstock-dev/penstock/internal/kafkatest"
+	"github.com/penstock-dev/penstock/pipeline"
+	"github.com/penstock-dev/penstock/sources/kafka"
+)
+
+const (
+	e2eTopic      = "orders"
+	e2ePartitions = 8
+	e2eRecords    = 1_000_000
+)
+
+var pipelineStagesNone = pipeline.Stages{}
+
+var (
+	e2eOnce    sync.Once
+	e2eCluster *kafkatest.Cluster
+	e2eErr     error
+	groupSeq   atomic.Int64
+)
+
+// e2eSetup starts one kfake broker for the whole benchmark binary and fills
+// its topic with 1,000,000 JSON order records of about 300 bytes.
+func e2eSetup(b *testing.B) *kafkatest.Cluster {
+	e2eOnce.Do(func() {
+		e2eCluster = kafkatest.StartShared(e2ePartitions, e2eTopic)
+		cl, err := kgo.NewClient(kgo.SeedBrokers(e2eCluster.Addrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+			kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20))
+		if err != nil {
+			e2eErr = err
+			return
+		}
+		defer cl.Close()
+		var wg sync.WaitGroup
+		var perr atomic.Value
+		for i := range e2eRecords {
+			v := make([]byte, 0, len(orderJSON)+8)
+			v = append(v, orderJSON[:len(orderJSON)-1]...)
+			v = fmt.Appendf(v, `,"seq":%d}`, i)
+			wg.Add(1)
+			cl.Produce(context.Background(), &kgo.Record{Topic: e2eTopic, Partition: int32(i % e2ePartitions), Value: v},
+				func(_ *kgo.Record, err error) {
+					if err != nil {
+						perr.Store(err)
+					}
+					wg.Done()
+				})
+		}
+		wg.Wait()
+		if err, ok := perr.Load().(error); ok {
+			e2eErr = err
+		}
+	})
+	if e2eErr != nil {
+		b.Fatal(e2eErr)
+	}
+	return e2eCluster
+}
+
+// plainFranz consumes the whole topic with a plain franz-go group consumer
+// (the baseline) and returns how long it took.
+func plainFranz(b *testing.B, c *kafkatest.Cluster) time.Duration {
+	group := fmt.Sprintf("plain-%d", groupSeq.Add(1))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(e2eTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(16<<20))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	runtime.GC()
+	start := time.Now()
+	n := 0
+	for n < e2eRecords {
+		fs := cl.PollFetches(context.Background())
+		if errs := fs.Errors(); len(errs) > 0 {
+			b.Fatal(errs[0].Err)
+		}
+		fs.EachRecord(func(r *kgo.Record) { n++ })
+	}
+	if err := cl.CommitUncommittedOffsets(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// penstockRun consumes the whole topic through a Penstock pipeline (Kafka
+// source, lanes, per-batch commits) into target and returns how long it took.
+func penstockRun(b *testing.B, c *kafkatest.Cluster, stages pipeline.Stages, target pipeline.Target, want int64) time.Duration {
+	group := fmt.Sprintf("penstock-%d", groupSeq.Add(1))
+	src, err := kafka.New(kafka.Config{Brokers: c.Addrs, Topic: e2eTopic, Group: group, StartingPosition: kafka.TrimHorizon})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := pipeline.New(pipeline.Options{Name: "bench", BatchSize: 100, BatchWindow: 500 * time.Millisecond, MaxUncommittedBatches: 1000}, src, stages, target)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	runtime.GC()
+	start := time.Now()
+	go func() { done <- p.Run(ctx) }()
+	for {
+		s := p.Stats()
+		if s.Delivered+s.Filtered >= want {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	return elapsed
+}
+
+// BenchmarkKafkaE2E compares Penstock with a plain franz-go consumer reading
+// the same 1,000,000-record topic from the same broker in the same run. One
+// op is one full read of the topic by each; x-vs-franz is Penstock's
+// records/s divided by franz-go's.
+func BenchmarkKafkaE2E(b *testing.B) {
+	c := e2eSetup(b)
+	b.Run("nop-target", func(b *testing.B) {
+		benchE2E(b, c, pipeline.Stages{}, nopTarget{}, e2eRecords)
+	})
+}
+
+func benchE2E(b *testing.B, c *kafkatest.Cluster, stages pipeline.Stages, target pipeline.Target, want int64) {
+	var franz, pen time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 {
+			franz += plainFranz(b, c)
+			pen += penstockRun(b, c, stages, target, want)
+		} else {
+			pen += penstockRun(b, c, stages, target, want)
+			franz += plainFranz(b, c)
+		}
+	}
+	b.StopTimer()
+	franzRate := float64(e2eRecords*b.N) / franz.Seconds()
+	penRate := float64(e2eRecords*b.N) / pen.Seconds()
+	b.ReportMetric(penRate, "penstock-rec/s")
+	b.ReportMetric(franzRate, "franz-rec/s")
+	b.ReportMetric(penRate/franzRate, "x-vs-franz")
+}
