@@ -132,19 +132,26 @@ func (l *Lane) next() bool {
 			}
 		}
 		l.mu.Unlock()
+		// While idle, follow the oldest outstanding commit so that status
+		// and lag are current.
+		var committed <-chan struct{}
+		if len(l.pending) > 0 {
+			committed = l.pending[0].w.Done()
+		}
+		var timeout <-chan time.Time
 		if wait > 0 {
 			l.timer.Reset(wait)
-			select {
-			case <-l.notify:
-			case <-l.timer.C:
-			case <-l.stopCh:
-			}
+			timeout = l.timer.C
+		}
+		select {
+		case <-l.notify:
+		case <-timeout:
+		case <-l.stopCh:
+		case <-committed:
+			l.reapCommits()
+		}
+		if wait > 0 {
 			l.timer.Stop()
-		} else {
-			select {
-			case <-l.notify:
-			case <-l.stopCh:
-			}
 		}
 	}
 }
@@ -273,6 +280,7 @@ func (l *Lane) process(b *Batch) {
 // commit starts the commit of next and, when the lane already has
 // MaxUncommittedBatches commits outstanding, first waits for the oldest.
 func (l *Lane) commit(next int64) {
+	l.reapCommits()
 	if len(l.pending) >= l.p.opts.MaxUncommittedBatches {
 		l.awaitOldest()
 	}
@@ -282,14 +290,35 @@ func (l *Lane) commit(next int64) {
 // awaitOldest waits for the lane's oldest outstanding commit. A failed
 // commit is logged: a later commit of the partition covers its offsets.
 func (l *Lane) awaitOldest() {
+	select {
+	case <-l.pending[0].w.Done():
+		l.finishOldest()
+	case <-l.hard.Done():
+		l.pending = l.pending[:0]
+	}
+}
+
+// reapCommits records the outstanding commits that have finished, without
+// waiting.
+func (l *Lane) reapCommits() {
+	for len(l.pending) > 0 {
+		select {
+		case <-l.pending[0].w.Done():
+			l.finishOldest()
+		default:
+			return
+		}
+	}
+}
+
+// finishOldest records the outcome of the oldest commit, which is done.
+func (l *Lane) finishOldest() {
 	c := l.pending[0]
 	copy(l.pending, l.pending[1:])
 	l.pending[len(l.pending)-1] = pendingCommit{}
 	l.pending = l.pending[:len(l.pending)-1]
-	if err := c.w.Wait(l.hard); err != nil {
-		if l.hard.Err() == nil {
-			l.p.log.Warn("commit failed; the next commit covers it", "partition", l.tp.String(), "offset", c.next, "error", err)
-		}
+	if err := c.w.Err(); err != nil {
+		l.p.log.Warn("commit failed; the next commit covers it", "partition", l.tp.String(), "offset", c.next, "error", err)
 		return
 	}
 	l.committed.Store(c.next)

@@ -12,8 +12,8 @@ type Source interface {
 	// in-flight batches are finished and committed.
 	Run(ctx context.Context, sink Sink) error
 	// Commit starts committing that every record of tp before nextOffset
-	// is done and returns at once; Wait on the result tells when the commit
-	// is durable. Commits of all lanes are coalesced into few requests, and
+	// is done and returns at once; the result tells when the commit is
+	// durable. Commits of all lanes are coalesced into few requests, and
 	// a later commit of a partition covers the earlier ones.
 	Commit(tp TopicPartition, nextOffset int64) CommitWait
 	// Pause stops fetching tp until Resume; records already handed over stay.
@@ -22,9 +22,12 @@ type Source interface {
 	Resume(tp TopicPartition)
 }
 
-// CommitWait waits for one commit to become durable.
+// CommitWait follows one commit until it is durable.
 type CommitWait interface {
-	Wait(ctx context.Context) error
+	// Done is closed when the commit has finished, durable or failed.
+	Done() <-chan struct{}
+	// Err is the commit's outcome once Done is closed.
+	Err() error
 }
 
 // Sink is the side of a pipeline a source talks to.

@@ -133,7 +133,10 @@ func (s *Source) Commit(tp pipeline.TopicPartition, next int64) pipeline.CommitW
 // durable is a commit that is durable at once.
 type durable struct{}
 
-func (durable) Wait(context.Context) error { return nil }
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (durable) Done() <-chan struct{} { return closed }
+func (durable) Err() error            { return nil }
 
 // Pause implements pipeline.Source.
 func (s *Source) Pause(tp pipeline.TopicPartition) {

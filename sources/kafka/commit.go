@@ -45,12 +45,9 @@ type ticket struct {
 	tp pipeline.TopicPartition
 }
 
-func (t ticket) Wait(ctx context.Context) error {
-	select {
-	case <-t.r.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+func (t ticket) Done() <-chan struct{} { return t.r.done }
+
+func (t ticket) Err() error {
 	if t.r.err != nil {
 		return t.r.err
 	}

@@ -91,10 +91,8 @@ func TestTwoRunnersShareGroupAndHandOver(t *testing.T) {
 	const total = 60_000
 	c := kafkatest.Start(t, parts, "orders")
 	prod := c.Producer(t)
-	kafkatest.ProduceSync(t, prod, kafkatest.Numbered("orders", parts, 0, total/2, 300))
 	dir := t.TempDir()
 	cfg := Config{Topic: "orders", Group: "g-shared", StartingPosition: TrimHorizon}
-	// A slow target keeps both runners busy long enough to see the split.
 	opts := pipeline.Options{BatchSize: 50, BatchWindow: 20 * time.Millisecond}
 	r1 := startPipeline(t, c, cfg, filepath.Join(dir, "r1.jsonl"), opts)
 	r2 := startPipeline(t, c, cfg, filepath.Join(dir, "r2.jsonl"), opts)
@@ -110,6 +108,7 @@ func TestTwoRunnersShareGroupAndHandOver(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	kafkatest.ProduceSync(t, prod, kafkatest.Numbered("orders", parts, 0, total/2, 300))
 	waitDelivered(t, r1, 1, 30*time.Second)
 	waitDelivered(t, r2, 1, 30*time.Second)
 	r1.Stop(t)

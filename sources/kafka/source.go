@@ -128,7 +128,8 @@ func New(cfg Config) (*Source, error) {
 		kgo.WithLogger(kgoLogger{s.log}),
 	}
 	if cfg.SessionTimeout > 0 {
-		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
+		// Heartbeat three times per session, as Kafka recommends.
+		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout), kgo.HeartbeatInterval(cfg.SessionTimeout/3))
 	}
 	if cfg.TLS != nil {
 		opts = append(opts, kgo.DialTLSConfig(cfg.TLS))

@@ -1,0 +1,29 @@
+# Penstock. `make run` starts the example pipelines on an embedded broker;
+# `make test` runs every test.
+GO       ?= go
+PKGS     := ./...
+BENCHOPT ?= -benchmem
+
+.PHONY: run test bench lint build clean
+
+run:
+	$(GO) run ./cmd/penstock dev pipelines.yaml
+
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 25m $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . $(BENCHOPT) -benchtime=2000000x ./benchmarks/ -bench 'Core'
+	$(GO) test -run '^$$' -bench 'KafkaE2E' $(BENCHOPT) -benchtime=3x ./benchmarks/
+	$(GO) test -run '^$$' -bench . $(BENCHOPT) ./internal/esm/
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+build:
+	$(GO) build -o bin/penstock ./cmd/penstock
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,228 @@
+// Package engine builds pipelines from a loaded config file and runs them in
+// one process. Each pipeline starts and stops on its own, so a reload can
+// replace one without touching the others.
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/penstock-dev/penstock/pipeline"
+	"github.com/penstock-dev/penstock/pipeline/config"
+	"github.com/penstock-dev/penstock/sources/kafka"
+	"github.com/penstock-dev/penstock/targets/file"
+	"github.com/penstock-dev/penstock/targets/stdout"
+)
+
+// Overrides change how pipelines are built without editing their config.
+type Overrides struct {
+	// BootstrapServers, when set, replaces every Kafka source's servers
+	// (penstock dev points all pipelines at its embedded broker).
+	BootstrapServers []string
+}
+
+// Build creates the pipeline described by pc.
+func Build(pc *config.Pipeline, ov Overrides, log *slog.Logger) (*pipeline.Pipeline, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	k := pc.Source.Kafka
+	if k == nil {
+		return nil, fmt.Errorf("pipeline %q: no source", pc.Name)
+	}
+	kc := kafka.Config{
+		Brokers:           k.BootstrapServers,
+		Topic:             k.Topic,
+		Group:             k.ConsumerGroupID,
+		StartingPosition:  kafka.StartingPosition(k.StartingPosition),
+		StartingTimestamp: k.StartingPositionTimestamp,
+		SessionTimeout:    k.SessionTimeout,
+		Logger:            log.With("pipeline", pc.Name),
+	}
+	if len(ov.BootstrapServers) > 0 {
+		kc.Brokers = ov.BootstrapServers
+	}
+	if k.TLS.Enabled {
+		kc.TLS = &tls.Config{ServerName: k.TLS.ServerName, InsecureSkipVerify: k.TLS.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+		if k.TLS.InsecureSkipVerify {
+			log.Warn("TLS certificate verification is OFF for this pipeline: anyone on the path can read and alter its records", "pipeline", pc.Name)
+		}
+	}
+	var target pipeline.Target
+	switch t := pc.Target; {
+	case t.File != nil:
+		ft, err := file.Open(t.File.Path)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %q: %w", pc.Name, err)
+		}
+		target = ft
+	case t.Stdout != nil:
+		target = stdout.New(nil)
+	default:
+		return nil, fmt.Errorf("pipeline %q: no target", pc.Name)
+	}
+	src, err := kafka.New(kc)
+	if err != nil {
+		_ = target.Close(context.Background())
+		return nil, fmt.Errorf("pipeline %q: %w", pc.Name, err)
+	}
+	opts := pipeline.Options{
+		Name:             pc.Name,
+		BatchSize:        pc.Batch.Size,
+		BatchWindow:      pc.Batch.Window,
+		BatchMaxBytes:    int(pc.Batch.MaxBytes),
+		MaxInflightBytes: pc.MaxInflightBytes,
+		DrainTimeout:     pc.DrainTimeout,
+		InitialBackoff:   pc.Retry.InitialBackoff,
+		MaxBackoff:       pc.Retry.MaxBackoff,
+		Logger:           log,
+	}
+	return pipeline.New(opts, src, pipeline.Stages{}, target), nil
+}
+
+// Engine runs pipelines.
+type Engine struct {
+	log *slog.Logger
+	ov  Overrides
+
+	mu      sync.Mutex
+	running map[string]*instance
+	order   []string
+}
+
+type instance struct {
+	p      *pipeline.Pipeline
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// New returns an engine that builds pipelines with ov.
+func New(log *slog.Logger, ov Overrides) *Engine {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Engine{log: log, ov: ov, running: make(map[string]*instance)}
+}
+
+// Start builds and starts every enabled pipeline of f. A pipeline that
+// cannot be built is reported and skipped; the others start.
+func (e *Engine) Start(f *config.File) error {
+	var errs []error
+	for i := range f.Pipelines {
+		pc := &f.Pipelines[i]
+		if !pc.Enabled {
+			e.log.Info("pipeline disabled in config; not started", "pipeline", pc.Name)
+			continue
+		}
+		if err := e.StartPipeline(pc); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// StartPipeline builds and starts one pipeline.
+func (e *Engine) StartPipeline(pc *config.Pipeline) error {
+	p, err := Build(pc, e.ov, e.log)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &instance{p: p, cancel: cancel, done: make(chan struct{})}
+	e.mu.Lock()
+	if _, dup := e.running[pc.Name]; dup {
+		e.mu.Unlock()
+		cancel()
+		return fmt.Errorf("pipeline %q is already running", pc.Name)
+	}
+	e.running[pc.Name] = in
+	e.order = append(e.order, pc.Name)
+	e.mu.Unlock()
+	e.log.Info("pipeline started", "pipeline", pc.Name, "topic", pc.Source.Kafka.Topic, "group", pc.Source.Kafka.ConsumerGroupID)
+	go func() {
+		defer close(in.done)
+		in.err = p.Run(ctx)
+		if in.err != nil {
+			e.log.Error("pipeline stopped with an error", "pipeline", pc.Name, "error", in.err)
+		}
+	}()
+	return nil
+}
+
+// StopPipeline stops one pipeline gracefully and waits for it.
+func (e *Engine) StopPipeline(name string) error {
+	e.mu.Lock()
+	in := e.running[name]
+	e.mu.Unlock()
+	if in == nil {
+		return fmt.Errorf("pipeline %q is not running", name)
+	}
+	in.cancel()
+	<-in.done
+	return in.err
+}
+
+// StopAll stops every pipeline gracefully, concurrently, and waits.
+func (e *Engine) StopAll() error {
+	e.mu.Lock()
+	all := make([]*instance, 0, len(e.running))
+	for _, name := range e.order {
+		all = append(all, e.running[name])
+	}
+	e.mu.Unlock()
+	for _, in := range all {
+		in.cancel()
+	}
+	var errs []error
+	for _, in := range all {
+		<-in.done
+		if in.err != nil {
+			errs = append(errs, in.err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Done is closed when every started pipeline has stopped.
+func (e *Engine) Done() <-chan struct{} {
+	e.mu.Lock()
+	all := make([]*instance, 0, len(e.running))
+	for _, in := range e.running {
+		all = append(all, in)
+	}
+	e.mu.Unlock()
+	ch := make(chan struct{})
+	go func() {
+		for _, in := range all {
+			<-in.done
+		}
+		close(ch)
+	}()
+	return ch
+}
+
+// Pipelines returns the running pipelines in start order.
+func (e *Engine) Pipelines() []*pipeline.Pipeline {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*pipeline.Pipeline, 0, len(e.order))
+	for _, name := range e.order {
+		out = append(out, e.running[name].p)
+	}
+	return out
+}
+
+// Names returns the names of the started pipelines, sorted.
+func (e *Engine) Names() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	names := slices.Clone(e.order)
+	slices.Sort(names)
+	return names
+}
