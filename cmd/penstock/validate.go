@@ -12,7 +12,9 @@ import (
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: penstock validate FILE\n\nChecks FILE and prints every error it finds, one per line.\nExit status: 0 when valid, 1 when not.") }
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: penstock validate FILE\n\nChecks FILE and prints every error it finds, one per line.\nExit status: 0 when valid, 1 when not.")
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

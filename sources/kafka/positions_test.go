@@ -161,4 +161,3 @@ func TestCommittedOffsetsWinOverStartingPosition(t *testing.T) {
 		})
 	}
 }
-
