@@ -207,4 +207,3 @@ func TestDevModeEmbeddedBroker(t *testing.T) {
 		t.Fatalf("no commit report after Ctrl-C:\n%s", strings.Join(transcript, "\n"))
 	}
 }
-

@@ -73,8 +73,8 @@ func countLines(path string) int {
 }
 
 type outRec struct {
-	Partition int32 `json:"partition"`
-	Offset    int64 `json:"offset"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
 	Value     []byte `json:"value"`
 }
 
