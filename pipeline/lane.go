@@ -65,22 +65,27 @@ func newLane(p *Pipeline, tp TopicPartition) *Lane {
 	return l
 }
 
-// full reports whether the lane's queue has reached its share of the
-// pipeline's in-flight bound (at least two batches), so its partition pauses.
-// The caller holds l.mu.
+// full reports whether the lane should pause its partition: it holds at
+// least two batches and more than its fair share of the pipeline's in-flight
+// bound while the pipeline is at least half full. A lane that keeps up is
+// never paused (pausing makes the client drop and fetch again what it had
+// buffered); a lane that falls behind, or is stuck in retries, stops taking
+// memory the other partitions need. The caller holds l.mu.
 func (l *Lane) full() bool {
-	o := &l.p.opts
-	if l.q.n < 2*o.BatchSize {
+	p := l.p
+	if l.q.n < 2*p.opts.BatchSize {
 		return false
 	}
-	return int64(l.q.bytes) >= l.p.laneShare() || l.q.bytes >= 2*o.BatchMaxBytes
+	return int64(l.q.bytes) >= p.laneShare() && p.inflight.Load() >= p.opts.MaxInflightBytes/2
 }
 
-// drained reports whether a paused lane has room again (half its share).
-// The caller holds l.mu.
+// drained reports whether a paused lane may fetch again: it is down to half
+// its share, or the pipeline is down to a quarter of its bound. The caller
+// holds l.mu.
 func (l *Lane) drained() bool {
-	o := &l.p.opts
-	return l.q.n < 2*o.BatchSize || int64(l.q.bytes) < l.p.laneShare()/2
+	p := l.p
+	return l.q.n < 2*p.opts.BatchSize || int64(l.q.bytes) < p.laneShare()/2 ||
+		p.inflight.Load() < p.opts.MaxInflightBytes/4
 }
 
 func (l *Lane) push(f Filler) {

@@ -30,10 +30,10 @@ type Options struct {
 	// MaxBackoff caps the delay between retries; default 30s.
 	MaxBackoff time.Duration
 	// MaxUncommittedBatches bounds how many delivered batches of a lane may
-	// wait for their commit before the lane waits too; default 4. Commits are
-	// asynchronous so a lane does not stall for a commit round trip per
-	// batch; after a crash, at most this many batches per partition, plus
-	// the one in delivery, are delivered again.
+	// wait for their commit before the lane waits too; default 16. Commits
+	// are asynchronous and coalesced so a lane does not stall for a commit
+	// round trip per batch; after a crash, at most this many batches per
+	// partition, plus the one in delivery, are delivered again.
 	MaxUncommittedBatches int
 	// Logger receives the pipeline's log; default slog.Default().
 	Logger *slog.Logger
@@ -72,7 +72,7 @@ func (o *Options) setDefaults() {
 		o.MaxBackoff = o.InitialBackoff
 	}
 	if o.MaxUncommittedBatches <= 0 {
-		o.MaxUncommittedBatches = 4
+		o.MaxUncommittedBatches = 16
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

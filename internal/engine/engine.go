@@ -72,15 +72,16 @@ func Build(pc *config.Pipeline, ov Overrides, log *slog.Logger) (*pipeline.Pipel
 		return nil, fmt.Errorf("pipeline %q: %w", pc.Name, err)
 	}
 	opts := pipeline.Options{
-		Name:             pc.Name,
-		BatchSize:        pc.Batch.Size,
-		BatchWindow:      pc.Batch.Window,
-		BatchMaxBytes:    int(pc.Batch.MaxBytes),
-		MaxInflightBytes: pc.MaxInflightBytes,
-		DrainTimeout:     pc.DrainTimeout,
-		InitialBackoff:   pc.Retry.InitialBackoff,
-		MaxBackoff:       pc.Retry.MaxBackoff,
-		Logger:           log,
+		Name:                  pc.Name,
+		BatchSize:             pc.Batch.Size,
+		BatchWindow:           pc.Batch.Window,
+		BatchMaxBytes:         int(pc.Batch.MaxBytes),
+		MaxInflightBytes:      pc.MaxInflightBytes,
+		DrainTimeout:          pc.DrainTimeout,
+		MaxUncommittedBatches: pc.MaxUncommitted,
+		InitialBackoff:        pc.Retry.InitialBackoff,
+		MaxBackoff:            pc.Retry.MaxBackoff,
+		Logger:                log,
 	}
 	return pipeline.New(opts, src, pipeline.Stages{}, target), nil
 }

@@ -89,6 +89,12 @@ const (
 	// MinBackoff is the smallest value accepted for both initial_backoff and
 	// max_backoff.
 	MinBackoff = time.Millisecond
+	// DefaultMaxUncommitted is the default of max_uncommitted_batches.
+	DefaultMaxUncommitted = 16
+	// MinMaxUncommitted is the smallest max_uncommitted_batches accepted.
+	MinMaxUncommitted = 1
+	// MaxMaxUncommitted is the largest max_uncommitted_batches accepted.
+	MaxMaxUncommitted = 1000
 	// DefaultSessionTimeout is the default of session_timeout.
 	DefaultSessionTimeout = 45 * time.Second
 	// MinSessionTimeout is the smallest session_timeout accepted.
@@ -133,6 +139,13 @@ type Pipeline struct {
 	// DrainTimeout is how long a graceful stop waits for in-flight batches;
 	// default 30s, at most 15m.
 	DrainTimeout time.Duration
+	// MaxUncommitted bounds the delivered batches per partition whose
+	// offset commit may still be in flight; default 16, at least 1, at most
+	// 1000. After a crash at most this many batches per partition, plus the
+	// one being delivered, are delivered again; 1 gives the fewest
+	// duplicates but makes each partition wait for a commit round trip
+	// every other batch.
+	MaxUncommitted int
 	// Retry is the backoff between delivery attempts.
 	Retry Retry
 	// Target is where batches go; required.

@@ -109,6 +109,7 @@ func (w *walker) pipeline(n *yaml.Node, path string) *pipelineState {
 		Batch:            Batch{Size: DefaultBatchSize, Window: DefaultWindow, MaxBytes: DefaultMaxBytes},
 		MaxInflightBytes: DefaultMaxInflightBytes,
 		DrainTimeout:     DefaultDrainTimeout,
+		MaxUncommitted:   DefaultMaxUncommitted,
 		Retry:            Retry{InitialBackoff: DefaultInitialBackoff, MaxBackoff: DefaultMaxBackoff},
 		Pos:              Position{n.Line, n.Column},
 	}
@@ -131,6 +132,7 @@ func (w *walker) pipeline(n *yaml.Node, path string) *pipelineState {
 		}},
 		sizeField("max_inflight_bytes", &p.MaxInflightBytes, MinMaxInflightBytes, MaxMaxInflightBytes),
 		durationField("drain_timeout", &p.DrainTimeout, 0, MaxDrainTimeout),
+		intField("max_uncommitted_batches", &p.MaxUncommitted, MinMaxUncommitted, MaxMaxUncommitted),
 		{key: "retry", decode: func(w *walker, n *yaml.Node, path string) bool {
 			return w.retry(n, path, &p.Retry)
 		}},

@@ -47,7 +47,10 @@ type Config struct {
 	TLS *tls.Config
 	// SessionTimeout is the group session timeout; default 45s.
 	SessionTimeout time.Duration
-	// FetchMaxBytes bounds one fetch response; default 16 MiB.
+	// FetchMaxBytes bounds one fetch response (compressed bytes); default
+	// 4 MiB. Records usually decompress to several times this, so it is
+	// kept a small fraction of the pipeline's in-flight bound: smaller
+	// fetches also let the client fetch again sooner.
 	FetchMaxBytes int32
 	// ClientID names the client to the brokers; default "penstock".
 	ClientID string
@@ -94,7 +97,7 @@ func New(cfg Config) (*Source, error) {
 		cfg.ClientID = "penstock"
 	}
 	if cfg.FetchMaxBytes <= 0 {
-		cfg.FetchMaxBytes = 16 << 20
+		cfg.FetchMaxBytes = 4 << 20
 	}
 	s := &Source{
 		cfg:   cfg,
@@ -231,22 +234,22 @@ func (f *filler) Len() int { return len(f.recs) }
 func (f *filler) Fill(dst []pipeline.Record, from int) int {
 	bytes := 0
 	for i, r := range f.recs[from : from+len(dst)] {
-		var tt pipeline.TimestampType
-		if r.Attrs.TimestampType() == 1 {
-			tt = pipeline.LogAppendTime
-		}
 		d := &dst[i]
-		*d = pipeline.Record{
-			Key:           r.Key,
-			Value:         r.Value,
-			Headers:       unsafe.Slice((*pipeline.Header)(unsafe.Pointer(unsafe.SliceData(r.Headers))), len(r.Headers)),
-			Topic:         r.Topic,
-			Offset:        r.Offset,
-			Timestamp:     r.Timestamp.UnixMilli(),
-			Partition:     r.Partition,
-			TimestampType: tt,
+		d.Key = r.Key
+		d.Value = r.Value
+		d.Headers = unsafe.Slice((*pipeline.Header)(unsafe.Pointer(unsafe.SliceData(r.Headers))), len(r.Headers))
+		d.Topic = r.Topic
+		d.Offset = r.Offset
+		d.Timestamp = r.Timestamp.UnixMilli()
+		d.Partition = r.Partition
+		d.TimestampType = pipeline.CreateTime
+		if r.Attrs.TimestampType() == 1 {
+			d.TimestampType = pipeline.LogAppendTime
 		}
-		bytes += d.Size()
+		bytes += len(r.Key) + len(r.Value)
+		for j := range r.Headers {
+			bytes += len(r.Headers[j].Key) + len(r.Headers[j].Value)
+		}
 	}
 	return bytes
 }
