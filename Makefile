@@ -12,6 +12,7 @@ run:
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 25m $(PKGS)
+	$(GO) test -count=1 -race -timeout 10m ./pipeline/... ./sources/... ./targets/...
 
 bench:
 	$(GO) test -run '^$$' -bench . $(BENCHOPT) -benchtime=2000000x ./benchmarks/ -bench 'Core'

@@ -32,6 +32,7 @@ type Lane struct {
 	batch   Batch
 	timer   *time.Timer
 	pending []pendingCommit // outstanding commits, oldest first
+	failed  bool            // a permanent error stopped the lane
 
 	hw        atomic.Int64 // high watermark, -1 until known
 	committed atomic.Int64 // next offset committed, -1 until the first commit
@@ -202,7 +203,7 @@ func (l *Lane) run() {
 		l.p.inflight.Add(-int64(l.batch.bytes))
 		l.p.roomFreed()
 		l.batch.reset()
-		if l.hard.Err() != nil {
+		if l.hard.Err() != nil || l.failed {
 			break
 		}
 	}
@@ -249,6 +250,7 @@ func (l *Lane) process(b *Batch) {
 			return // drain timeout or lost partition: nothing is committed
 		}
 		if err != nil && IsPermanent(err) {
+			l.failed = true
 			p.fail(l.tp, err)
 			return
 		}

@@ -31,8 +31,8 @@ type Source struct {
 	allDone   chan struct{}
 	doneOnce  sync.Once
 	remaining atomic.Int64
-	// Commits counts Commit calls.
-	Commits atomic.Int64
+	// Commits counts Commit calls; Pauses and Resumes count those calls.
+	Commits, Pauses, Resumes atomic.Int64
 }
 
 // New returns a source of perPartition records of value on each partition.
@@ -140,6 +140,7 @@ func (durable) Err() error            { return nil }
 
 // Pause implements pipeline.Source.
 func (s *Source) Pause(tp pipeline.TopicPartition) {
+	s.Pauses.Add(1)
 	s.mu.Lock()
 	s.paused[tp.Partition] = true
 	s.mu.Unlock()
@@ -147,6 +148,7 @@ func (s *Source) Pause(tp pipeline.TopicPartition) {
 
 // Resume implements pipeline.Source.
 func (s *Source) Resume(tp pipeline.TopicPartition) {
+	s.Resumes.Add(1)
 	s.mu.Lock()
 	s.paused[tp.Partition] = false
 	s.mu.Unlock()
