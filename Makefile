@@ -13,10 +13,12 @@ test:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 25m $(PKGS)
 	$(GO) test -count=1 -race -timeout 10m ./pipeline/... ./sources/... ./targets/...
+	# the benchmarks still run (one iteration each); figures come from make bench
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime=1x ./benchmarks/ ./internal/...
 
 bench:
-	$(GO) test -run '^$$' -bench . $(BENCHOPT) -benchtime=2000000x ./benchmarks/ -bench 'Core'
-	$(GO) test -run '^$$' -bench 'KafkaE2E' $(BENCHOPT) -benchtime=3x ./benchmarks/
+	$(GO) test -run '^$$' -bench 'Core' $(BENCHOPT) -benchtime=2000000x -count=3 ./benchmarks/
+	$(GO) test -run '^$$' -bench 'KafkaE2E' $(BENCHOPT) -benchtime=10x ./benchmarks/
 	$(GO) test -run '^$$' -bench . $(BENCHOPT) ./internal/esm/
 
 lint:

@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -106,11 +107,12 @@ func plainFranz(b *testing.B, c *kafkatest.Cluster) time.Duration {
 // source, lanes, per-batch commits) into target and returns how long it took.
 func penstockRun(b *testing.B, c *kafkatest.Cluster, stages pipeline.Stages, target pipeline.Target, want int64) time.Duration {
 	group := fmt.Sprintf("penstock-%d", groupSeq.Add(1))
-	src, err := kafka.New(kafka.Config{Brokers: c.Addrs, Topic: e2eTopic, Group: group, StartingPosition: kafka.TrimHorizon})
+	quiet := slog.New(slog.DiscardHandler)
+	src, err := kafka.New(kafka.Config{Brokers: c.Addrs, Topic: e2eTopic, Group: group, StartingPosition: kafka.TrimHorizon, Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := pipeline.New(pipeline.Options{Name: "bench", BatchSize: 100, BatchWindow: 500 * time.Millisecond}, src, stages, target)
+	p := pipeline.New(pipeline.Options{Name: "bench", BatchSize: 100, BatchWindow: 500 * time.Millisecond, Logger: quiet}, src, stages, target)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	runtime.GC()
