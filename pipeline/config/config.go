@@ -114,6 +114,8 @@ type File struct {
 	Version int
 	// Pipelines holds the pipelines in file order; there is at least one.
 	Pipelines []Pipeline
+	// Tests are the file's config unit tests, run by `penstock test FILE`.
+	Tests []Test
 
 	// pos maps field paths, such as pipelines[0].batch.size, to the
 	// position of their value in the file.
@@ -130,6 +132,10 @@ type Pipeline struct {
 	Enabled bool
 	// Source is where records come from; required.
 	Source Source
+	// Filters decide which records reach the target: a record passes if
+	// ANY filter matches; with no filters every record passes. Items of
+	// `filters:` come first, then those of `filter_criteria:`.
+	Filters []Filter
 	// Batch bounds the batches handed to the target.
 	Batch Batch
 	// MaxInflightBytes bounds the bytes buffered by the pipeline across all

@@ -60,11 +60,13 @@ func (w *walker) file(data []byte) *File {
 			}
 			return ok
 		}}),
+		testsField(&f.Tests),
 	})
 	w.checkUnique(states)
 	for _, st := range states {
 		f.Pipelines = append(f.Pipelines, *st.p)
 	}
+	w.checkTests(f)
 	return f
 }
 
@@ -122,6 +124,8 @@ func (w *walker) pipeline(n *yaml.Node, path string) *pipelineState {
 			st.kafka = w.source(n, path, &p.Source)
 			return st.kafka != nil
 		}}),
+		filtersField(&p.Filters),
+		filterCriteriaField(&p.Filters),
 		{key: "batch", decode: func(w *walker, n *yaml.Node, path string) bool {
 			batch = w.mapping(n, path, []field{
 				intField("size", &p.Batch.Size, MinBatchSize, MaxBatchSize),
