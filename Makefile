@@ -11,10 +11,10 @@ run:
 
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 25m $(PKGS)
-	$(GO) test -count=1 -race -timeout 10m ./pipeline/... ./sources/... ./targets/...
-	# the benchmarks still run (one iteration each); figures come from make bench
+	@# the benchmarks still run (one iteration each); figures come from make bench
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime=1x ./benchmarks/ ./internal/...
+	$(GO) test -count=1 -race -timeout 10m ./pipeline/... ./sources/... ./targets/...
+	$(GO) test -count=1 -timeout 25m $(PKGS)
 
 bench:
 	$(GO) test -run '^$$' -bench 'Core' $(BENCHOPT) -benchtime=2000000x -count=3 ./benchmarks/
