@@ -20,6 +20,11 @@ const (
 // with a status per record and an arena for the bytes that stages create.
 // A batch is owned by one lane and reused: nothing it holds may be kept after
 // the stage that received it returns.
+//
+// An enricher may replace Records (and Status, of the same length) with
+// records it owns, to drop, rewrite or split records; each output keeps the
+// offset of the input it came from, and FirstOffset and LastOffset keep the
+// range the batch was fetched with, which is what gets committed.
 type Batch struct {
 	TopicPartition
 	Records []Record
@@ -30,6 +35,8 @@ type Batch struct {
 	// Attempt counts delivery attempts of this batch, starting at 1.
 	Attempt int
 	bytes   int
+	first   int64
+	last    int64
 }
 
 // Len returns the number of records in the batch.
@@ -38,11 +45,12 @@ func (b *Batch) Len() int { return len(b.Records) }
 // Bytes returns the payload bytes of the batch's records (see Record.Size).
 func (b *Batch) Bytes() int { return b.bytes }
 
-// FirstOffset returns the offset of the first record; the batch must not be empty.
-func (b *Batch) FirstOffset() int64 { return b.Records[0].Offset }
+// FirstOffset returns the offset of the batch's first fetched record.
+func (b *Batch) FirstOffset() int64 { return b.first }
 
-// LastOffset returns the offset of the last record; the batch must not be empty.
-func (b *Batch) LastOffset() int64 { return b.Records[len(b.Records)-1].Offset }
+// LastOffset returns the offset of the batch's last fetched record; the
+// commit after the batch is LastOffset()+1.
+func (b *Batch) LastOffset() int64 { return b.last }
 
 // ActiveCount returns how many records are still Active.
 func (b *Batch) ActiveCount() int {

@@ -182,6 +182,7 @@ func (l *Lane) take() {
 	// The batch is a view of the queue, not a copy: push only appends
 	// after it, and release waits until the batch is done.
 	b.Records = avail[:n:n]
+	b.first, b.last = avail[0].Offset, avail[n-1].Offset
 	for range n {
 		b.Status = append(b.Status, Active)
 	}
@@ -222,12 +223,10 @@ func (l *Lane) run() {
 func (l *Lane) process(b *Batch) {
 	p := l.p
 	ctx := l.hard
-	filtered := 0
 	if p.filter != nil {
 		for i := range b.Records {
 			if !p.filter.Match(&b.Records[i]) {
 				b.Status[i] = Filtered
-				filtered++
 			}
 		}
 	}
@@ -280,7 +279,13 @@ func (l *Lane) process(b *Batch) {
 	l.retrying.Store(0)
 	l.commit(b.LastOffset() + 1)
 	p.stats.batches.Add(1)
-	p.stats.delivered.Add(int64(len(b.Records) - filtered))
+	filtered := 0
+	for _, s := range b.Status {
+		if s == Filtered {
+			filtered++
+		}
+	}
+	p.stats.delivered.Add(int64(len(b.Status) - filtered))
 	p.stats.filtered.Add(int64(filtered))
 }
 

@@ -90,3 +90,28 @@ func BenchmarkAppendRecord(b *testing.B) {
 		buf = AppendRecord(buf[:0], &r)
 	}
 }
+
+func TestParseRecordRoundTrip(t *testing.T) {
+	in := pipeline.Record{Topic: "orders", Partition: 7, Offset: 42, Timestamp: 1700000000000,
+		TimestampType: pipeline.LogAppendTime, Key: []byte("k"), Value: []byte(`{"a":"ü"}`),
+		Headers: []pipeline.Header{{Key: "type", Value: []byte{0, 255, 'x'}}}}
+	out, err := ParseRecord(AppendRecord(nil, &in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Topic != in.Topic || out.Partition != in.Partition || out.Offset != in.Offset || out.Timestamp != in.Timestamp ||
+		out.TimestampType != in.TimestampType || string(out.Key) != "k" || string(out.Value) != string(in.Value) ||
+		len(out.Headers) != 1 || out.Headers[0].Key != "type" || string(out.Headers[0].Value) != "\x00\xffx" {
+		t.Fatalf("round trip: %+v", out)
+	}
+	// Lambda's older documentation shows the partition as a string.
+	r, err := ParseRecord([]byte(`{"topic":"t","partition":"3","offset":1,"value":"eA=="}`))
+	if err != nil || r.Partition != 3 || string(r.Value) != "x" || r.Key != nil {
+		t.Fatalf("string partition: %+v %v", r, err)
+	}
+	for _, bad := range []string{`{`, `{"value":"!!"}`, `{"headers":[{"a":[256]}]}`, `{"partition":"x"}`, `{"timestampType":"NOW"}`} {
+		if _, err := ParseRecord([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
