@@ -136,6 +136,8 @@ type Pipeline struct {
 	// ANY filter matches; with no filters every record passes. Items of
 	// `filters:` come first, then those of `filter_criteria:`.
 	Filters []Filter
+	// Enrichers transform the records that passed the filters, in order.
+	Enrichers []Enricher
 	// Batch bounds the batches handed to the target.
 	Batch Batch
 	// MaxInflightBytes bounds the bytes buffered by the pipeline across all

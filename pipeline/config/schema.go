@@ -126,6 +126,7 @@ func (w *walker) pipeline(n *yaml.Node, path string) *pipelineState {
 		}}),
 		filtersField(&p.Filters),
 		filterCriteriaField(&p.Filters),
+		enrichersField(&p.Enrichers),
 		{key: "batch", decode: func(w *walker, n *yaml.Node, path string) bool {
 			batch = w.mapping(n, path, []field{
 				intField("size", &p.Batch.Size, MinBatchSize, MaxBatchSize),
