@@ -285,6 +285,9 @@ func (s *Source) onAssigned(ctx context.Context, _ *kgo.Client, m map[string][]i
 	}
 	s.sinkMu.Unlock()
 	s.log.Info("partitions assigned", "partitions", fmtTPs(list))
+	// Pauses persist in the client across rebalances; a partition that was
+	// paused when it was last owned starts unpaused.
+	s.cl.ResumeFetchPartitions(m)
 	sink.Assign(list)
 }
 
