@@ -3,6 +3,7 @@
 package benchmarks
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -19,8 +20,12 @@ func (nopTarget) Deliver(context.Context, *pipeline.Batch) (pipeline.Result, err
 }
 func (nopTarget) Close(context.Context) error { return nil }
 
-// orderJSON is a realistic ~300-byte order record.
-var orderJSON = []byte(`{"order_id":"ord-000123456","customer":{"id":"cus-98765","email":"jane.doe@example.com","country":"DE"},"amount":129.95,"currency":"EUR","items":[{"sku":"SKU-1234","qty":2,"price":39.99},{"sku":"SKU-5678","qty":1,"price":49.97}],"status":"paid","created_at":"2026-11-22T10:15:30Z"}`)
+// orderJSON is a realistic ~300-byte order record; orderJSONFR is the same
+// order from France.
+var (
+	orderJSON   = []byte(`{"order_id":"ord-000123456","customer":{"id":"cus-98765","email":"jane.doe@example.com","country":"DE"},"amount":129.95,"currency":"EUR","items":[{"sku":"SKU-1234","qty":2,"price":39.99},{"sku":"SKU-5678","qty":1,"price":49.97}],"status":"paid","created_at":"2026-11-22T10:15:30Z"}`)
+	orderJSONFR = bytes.Replace(orderJSON, []byte(`"DE"`), []byte(`"FR"`), 1)
+)
 
 // BenchmarkCore measures the batch core alone: records already in memory go
 // through 8 lanes to a no-op target, with a commit per batch. One op is one

@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/penstock-dev/penstock/filters"
 	"github.com/penstock-dev/penstock/internal/kafkatest"
 	"github.com/penstock-dev/penstock/pipeline"
 	"github.com/penstock-dev/penstock/sources/kafka"
@@ -47,8 +48,14 @@ func e2eSetup(b *testing.B) *kafkatest.Cluster {
 		var wg sync.WaitGroup
 		var perr atomic.Value
 		for i := range e2eRecords {
-			v := make([]byte, 0, len(orderJSON)+8)
-			v = append(v, orderJSON[:len(orderJSON)-1]...)
+			// Half the orders are from DE, half from FR (filter benchmarks
+			// keep one country).
+			src := orderJSON
+			if i%2 == 1 {
+				src = orderJSONFR
+			}
+			v := make([]byte, 0, len(src)+16)
+			v = append(v, src[:len(src)-1]...)
 			v = fmt.Appendf(v, `,"seq":%d}`, i)
 			wg.Add(1)
 			cl.Produce(context.Background(), &kgo.Record{Topic: e2eTopic, Partition: int32(i % e2ePartitions), Value: v},
@@ -142,6 +149,22 @@ func BenchmarkKafkaE2E(b *testing.B) {
 	b.Run("nop-target", func(b *testing.B) {
 		benchE2E(b, c, pipeline.Stages{}, nopTarget{}, e2eRecords)
 	})
+	// A filter that keeps the German half of the orders.
+	for _, f := range []struct{ name, pattern, expr string }{
+		{name: "filter-half-pattern", pattern: `{"value":{"customer":{"country":["DE"]}}}`},
+		{name: "filter-half-expr", expr: `value.customer.country == "DE"`},
+	} {
+		b.Run(f.name, func(b *testing.B) {
+			crit, err := filters.Compile([]filters.Spec{{Pattern: f.pattern, Expr: f.expr}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchE2E(b, c, pipeline.Stages{Filter: crit}, nopTarget{}, e2eRecords)
+			if got := crit.Stats().ExprErrors; got != 0 {
+				b.Fatalf("%d expression errors", got)
+			}
+		})
+	}
 }
 
 func benchE2E(b *testing.B, c *kafkatest.Cluster, stages pipeline.Stages, target pipeline.Target, want int64) {

@@ -18,6 +18,8 @@ Usage:
   penstock run FILE                   run the pipelines of FILE against real clusters
   penstock dev [FILE] [flags]         run FILE (default pipelines.yaml) against an embedded broker
   penstock validate FILE              check FILE and print every error
+  penstock test filter [flags]        run records through a filter (see penstock test -h)
+  penstock test FILE                  run the tests: blocks of FILE
   penstock version                    print the version
 
 Run 'penstock COMMAND -h' for a command's flags.
@@ -28,6 +30,9 @@ func main() {
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
+
+// stdin is the input of commands that read it; tests replace it.
+var stdin io.Reader = os.Stdin
 
 // run executes one command and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -43,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdDev(ctx, rest, stdout, stderr)
 	case "validate":
 		return cmdValidate(rest, stdout, stderr)
+	case "test":
+		return cmdTest(rest, stdin, stdout, stderr)
 	case "version", "--version", "-version":
 		return cmdVersion(stdout)
 	case "help", "-h", "--help":

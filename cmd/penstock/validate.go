@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/penstock-dev/penstock/internal/engine"
 	"github.com/penstock-dev/penstock/pipeline/config"
 )
 
@@ -36,9 +37,13 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// load loads a config file and prints its errors, all of them, to w.
+// load loads a config file, compiles what is compiled before pipelines
+// start (filters), and prints every error to w.
 func load(path string, w io.Writer) (*config.File, bool) {
 	f, err := config.Load(path)
+	if err == nil {
+		err = engine.Check(f)
+	}
 	if err == nil {
 		return f, true
 	}

@@ -26,8 +26,8 @@ type Overrides struct {
 	BootstrapServers []string
 }
 
-// Build creates the pipeline described by pc.
-func Build(pc *config.Pipeline, ov Overrides, log *slog.Logger) (*pipeline.Pipeline, error) {
+// Build creates the pipeline described by pc, one of the pipelines of f.
+func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) (*pipeline.Pipeline, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -52,6 +52,14 @@ func Build(pc *config.Pipeline, ov Overrides, log *slog.Logger) (*pipeline.Pipel
 		if k.TLS.InsecureSkipVerify {
 			log.Warn("TLS certificate verification is OFF for this pipeline: anyone on the path can read and alter its records", "pipeline", pc.Name)
 		}
+	}
+	var stages pipeline.Stages
+	crit, err := BuildFilter(f, pc)
+	if err != nil {
+		return nil, err
+	}
+	if crit != nil {
+		stages.Filter = crit
 	}
 	var target pipeline.Target
 	switch t := pc.Target; {
@@ -83,7 +91,7 @@ func Build(pc *config.Pipeline, ov Overrides, log *slog.Logger) (*pipeline.Pipel
 		MaxBackoff:            pc.Retry.MaxBackoff,
 		Logger:                log,
 	}
-	return pipeline.New(opts, src, pipeline.Stages{}, target), nil
+	return pipeline.New(opts, src, stages, target), nil
 }
 
 // Engine runs pipelines.
@@ -121,16 +129,16 @@ func (e *Engine) Start(f *config.File) error {
 			e.log.Info("pipeline disabled in config; not started", "pipeline", pc.Name)
 			continue
 		}
-		if err := e.StartPipeline(pc); err != nil {
+		if err := e.StartPipeline(f, pc); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// StartPipeline builds and starts one pipeline.
-func (e *Engine) StartPipeline(pc *config.Pipeline) error {
-	p, err := Build(pc, e.ov, e.log)
+// StartPipeline builds and starts one pipeline of f.
+func (e *Engine) StartPipeline(f *config.File, pc *config.Pipeline) error {
+	p, err := Build(f, pc, e.ov, e.log)
 	if err != nil {
 		return err
 	}

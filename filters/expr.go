@@ -1,0 +1,983 @@
+package filters
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/penstock-dev/penstock/pipeline"
+)
+
+// exprEnv is the environment an expression sees.
+type exprEnv struct {
+	Value     any               `expr:"value"`
+	Key       string            `expr:"key"`
+	Headers   map[string]string `expr:"headers"`
+	Topic     string            `expr:"topic"`
+	Partition int               `expr:"partition"`
+	Offset    int               `expr:"offset"`
+	Timestamp time.Time         `expr:"timestamp"`
+	KeyJSON   func() any        `expr:"keyJSON"`
+}
+
+// exprState is the per-goroutine part of expression evaluation.
+type exprState struct {
+	env exprEnv
+	vm  vm.VM
+}
+
+// exprFilter is one compiled expression.
+type exprFilter struct {
+	prog *vm.Program
+	fast *xnode // nil: every record goes to the VM
+
+	usesValue, usesKey, usesHeaders, usesKeyJSON bool
+	// topKeys are the top-level fields of value the expression reads, when
+	// it reads value only through fixed paths; the VM then gets a map of
+	// just those fields. nil with fullValue: decode the whole value.
+	topKeys   []*pnode
+	fullValue bool
+}
+
+var exprOptions = []expr.Option{
+	expr.Env(exprEnv{}),
+	expr.AsBool(),
+	expr.Optimize(false),
+	expr.Function("json", func(args ...any) (any, error) {
+		s := args[0].(string)
+		if !validJSON([]byte(s)) {
+			return nil, errors.New("json: the argument is not valid JSON")
+		}
+		v, _ := decodeAny([]byte(s), skipWS([]byte(s), 0))
+		return v, nil
+	}, new(func(string) any)),
+	expr.Function("base64", func(args ...any) (any, error) {
+		s := args[0].(string)
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			if b, err := enc.DecodeString(s); err == nil {
+				return string(b), nil
+			}
+		}
+		return nil, errors.New("base64: the argument is not valid base64")
+	}, new(func(string) string)),
+}
+
+// compileExpr compiles one expression; root is the plan the Criteria
+// walks, where the expression registers the value paths it reads.
+func compileExpr(filter int, src string, root *pnode) (*exprFilter, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, &CompileError{Filter: filter, Reason: "the expression is empty"}
+	}
+	if len(src) > MaxExprBytes {
+		return nil, &CompileError{Filter: filter, Reason: fmt.Sprintf("the expression is %d bytes; the limit is %d", len(src), MaxExprBytes)}
+	}
+	prog, err := expr.Compile(src, exprOptions...)
+	if err != nil {
+		ce := &CompileError{Filter: filter, Line: 1, Column: 1, Reason: err.Error()}
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			ce.Reason = fe.Message
+			if fe.Line > 0 {
+				ce.Line, ce.Column = fe.Line, fe.Column+1
+			}
+		}
+		return nil, ce
+	}
+	x := &exprFilter{prog: prog}
+	node := prog.Node()
+	x.scan(node, root)
+	fc := fastCompiler{root: root}
+	if fast, ok := fc.node(node); ok {
+		fast.markBoolean()
+		x.fast = fast
+	}
+	return x, nil
+}
+
+// scan notes which parts of the record the expression reads.
+func (x *exprFilter) scan(node ast.Node, root *pnode) {
+	var topKeys []string
+	ast.Find(node, func(n ast.Node) bool {
+		id, ok := n.(*ast.IdentifierNode)
+		if !ok {
+			return false
+		}
+		switch id.Value {
+		case "value":
+			x.usesValue = true
+		case "key":
+			x.usesKey = true
+		case "headers":
+			x.usesHeaders = true
+		case "keyJSON":
+			x.usesKeyJSON = true
+		}
+		return false
+	})
+	if !x.usesValue {
+		return
+	}
+	// value read only as value.<name>...: the VM needs only those fields.
+	bare := false
+	var visit func(n ast.Node, parent ast.Node)
+	visit = func(n ast.Node, parent ast.Node) {
+		if id, ok := n.(*ast.IdentifierNode); ok && id.Value == "value" {
+			m, ok := parent.(*ast.MemberNode)
+			if !ok || m.Node != n || m.Method {
+				bare = true
+				return
+			}
+			s, ok := m.Property.(*ast.StringNode)
+			if !ok {
+				bare = true
+				return
+			}
+			for _, k := range topKeys {
+				if k == s.Value {
+					return
+				}
+			}
+			topKeys = append(topKeys, s.Value)
+		}
+		for _, c := range children(n) {
+			visit(c, n)
+		}
+	}
+	visit(node, nil)
+	v := root.child(fieldValue)
+	if bare {
+		x.fullValue = true
+		return
+	}
+	for _, k := range topKeys {
+		c := v.child(k)
+		c.needCapture = true
+		x.topKeys = append(x.topKeys, c)
+	}
+}
+
+// children lists the direct children of an expression node.
+func children(n ast.Node) []ast.Node {
+	var out []ast.Node
+	switch n := n.(type) {
+	case *ast.UnaryNode:
+		out = append(out, n.Node)
+	case *ast.BinaryNode:
+		out = append(out, n.Left, n.Right)
+	case *ast.ChainNode:
+		out = append(out, n.Node)
+	case *ast.MemberNode:
+		out = append(out, n.Node, n.Property)
+	case *ast.SliceNode:
+		out = append(out, n.Node, n.From, n.To)
+	case *ast.CallNode:
+		out = append(out, n.Callee)
+		out = append(out, n.Arguments...)
+	case *ast.BuiltinNode:
+		out = append(out, n.Arguments...)
+		out = append(out, n.Map)
+	case *ast.PredicateNode:
+		out = append(out, n.Node)
+	case *ast.SequenceNode:
+		out = append(out, n.Nodes...)
+	case *ast.VariableDeclaratorNode:
+		out = append(out, n.Value, n.Expr)
+	case *ast.ConditionalNode:
+		out = append(out, n.Cond, n.Exp1, n.Exp2)
+	case *ast.ArrayNode:
+		out = append(out, n.Nodes...)
+	case *ast.MapNode:
+		for _, p := range n.Pairs {
+			out = append(out, p)
+		}
+	case *ast.PairNode:
+		out = append(out, n.Key, n.Value)
+	}
+	kept := out[:0]
+	for _, c := range out {
+		if c != nil && !(reflect.ValueOf(c).Kind() == reflect.Pointer && reflect.ValueOf(c).IsNil()) {
+			kept = append(kept, c)
+		}
+	}
+	return kept
+}
+
+// run evaluates the expression on a record whose value (and key) the
+// walker has already read. An error is a runtime error of the expression.
+func (x *exprFilter) run(st *state, r *pipeline.Record) (bool, error) {
+	if x.fast != nil {
+		if x.fast.boolean {
+			switch st.evalB(x.fast, r) {
+			case bFalse:
+				return false, nil
+			case bTrue:
+				return true, nil
+			case bErr:
+				return false, errRuntime
+			}
+			return x.runVM(st, r)
+		}
+		v := st.evalX(x.fast, r)
+		switch v.k {
+		case vBool:
+			return v.b, nil
+		case vNil:
+			return false, nil
+		case vErr:
+			return false, errRuntime
+		case vDefer:
+		default:
+			return false, errRuntime
+		}
+	}
+	return x.runVM(st, r)
+}
+
+var errRuntime = errors.New("runtime error")
+
+// runVM evaluates the expression with expr's VM on a decoded environment.
+func (x *exprFilter) runVM(st *state, r *pipeline.Record) (ok bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok, err = false, fmt.Errorf("%v", p)
+		}
+	}()
+	env := &st.x.env
+	*env = exprEnv{
+		Topic:     r.Topic,
+		Partition: int(r.Partition),
+		Offset:    int(r.Offset),
+		Timestamp: time.UnixMilli(r.Timestamp).UTC(),
+	}
+	if x.usesKey {
+		env.Key = string(r.Key)
+	}
+	if x.usesKeyJSON {
+		key := r.Key
+		env.KeyJSON = func() any { return docAny(key) }
+	}
+	if x.usesHeaders {
+		env.Headers = make(map[string]string, len(r.Headers))
+		for _, h := range r.Headers {
+			env.Headers[h.Key] = string(h.Value)
+		}
+	}
+	if x.usesValue {
+		env.Value = x.valueFor(st, r.Value)
+	}
+	out, err := st.x.vm.Run(x.prog, env)
+	if err != nil {
+		return false, err
+	}
+	b, _ := out.(bool)
+	return b, nil
+}
+
+// valueFor decodes the record value for the VM: only the fields the
+// expression reads when it can, the whole document otherwise.
+func (x *exprFilter) valueFor(st *state, b []byte) any {
+	switch st.valKind {
+	case kAbsent:
+		return nil
+	case kPlain:
+		return string(b)
+	case kObject:
+		if !x.fullValue {
+			m := make(map[string]any, len(x.topKeys))
+			for _, k := range x.topKeys {
+				if sp := st.caps[k.capture]; sp.end > 0 {
+					m[k.key], _ = decodeAny(b, sp.start)
+				}
+			}
+			return m
+		}
+	}
+	v, _ := decodeAny(b, skipWS(b, 0))
+	return v
+}
+
+// docAny decodes a record key or value as expressions see it: nil when
+// absent, the JSON document when it is JSON, else the bytes as a string.
+func docAny(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	if !validJSON(b) {
+		return string(b)
+	}
+	v, _ := decodeAny(b, skipWS(b, 0))
+	return v
+}
+
+// decodeAny decodes the valid JSON value at b[i] into Go values as
+// encoding/json does (objects as map[string]any, numbers as float64).
+func decodeAny(b []byte, i int) (any, int) {
+	switch b[i] {
+	case '{':
+		m := map[string]any{}
+		i = skipWS(b, i+1)
+		if b[i] == '}' {
+			return m, i + 1
+		}
+		for {
+			end, flags := scanString(b, i)
+			k := decodeString(b[i+1:end-1], flags)
+			i = skipWS(b, end)
+			var v any
+			v, i = decodeAny(b, skipWS(b, i+1))
+			m[k] = v
+			i = skipWS(b, i)
+			if b[i] == '}' {
+				return m, i + 1
+			}
+			i = skipWS(b, i+1)
+		}
+	case '[':
+		a := []any{}
+		i = skipWS(b, i+1)
+		if b[i] == ']' {
+			return a, i + 1
+		}
+		for {
+			var v any
+			v, i = decodeAny(b, i)
+			a = append(a, v)
+			i = skipWS(b, i)
+			if b[i] == ']' {
+				return a, i + 1
+			}
+			i = skipWS(b, i+1)
+		}
+	case '"':
+		end, flags := scanString(b, i)
+		return decodeString(b[i+1:end-1], flags), end
+	case 't':
+		return true, i + 4
+	case 'f':
+		return false, i + 5
+	case 'n':
+		return nil, i + 4
+	}
+	end := scanNumber(b, i)
+	return parseNumber(b[i:end]), end
+}
+
+func decodeString(raw []byte, flags uint8) string {
+	if needsDecode(raw, flags) {
+		return string(appendString(nil, raw))
+	}
+	return string(raw)
+}
+
+// The fast path: the common subset of expressions — comparisons, logic,
+// membership in a literal list, string operators and functions on value
+// paths and record fields — compiled to a tree evaluated on the walker's
+// captures without allocating. It follows expr's runtime rules exactly
+// (the tests compare both on many expressions and records); where a case
+// is not modelled, it defers to the VM for that record.
+
+// Kinds of fast-path values.
+const (
+	vNil uint8 = iota
+	vBool
+	vInt
+	vFloat
+	vStr
+	vOther // an object or array from the value
+	vErr   // a runtime error
+	vDefer // not modelled: ask the VM
+)
+
+type xval struct {
+	k uint8
+	b bool
+	i int64
+	f float64
+	s []byte
+}
+
+func (v xval) num() float64 {
+	if v.k == vInt {
+		return float64(v.i)
+	}
+	return v.f
+}
+
+// Fast-path operators.
+const (
+	xLit uint8 = iota
+	xPath
+	xKey
+	xTopic
+	xPartition
+	xOffset
+	xHeader
+	xAnd
+	xOr
+	xNot
+	xEq
+	xNe
+	xLt
+	xLe
+	xGt
+	xGe
+	xIn
+	xStarts
+	xEnds
+	xContains
+	xMatches
+	xLower
+	xUpper
+	xTrim
+)
+
+type xnode struct {
+	op   uint8
+	a, b *xnode
+	lit  xval
+	list []xval
+	root *pnode   // the value node
+	path []*pnode // value path: each step's plan node (key or index child)
+	name string
+	re   *regexp.Regexp
+	// boolean: the node always yields a boolean (or an error), so evalB
+	// can evaluate it without building values.
+	boolean bool
+}
+
+// markBoolean sets boolean on x and below.
+func (x *xnode) markBoolean() bool {
+	if x == nil {
+		return false
+	}
+	a, b := x.a.markBoolean(), x.b.markBoolean()
+	switch x.op {
+	case xLit:
+		x.boolean = x.lit.k == vBool
+	case xAnd, xOr:
+		x.boolean = a && b
+	case xNot:
+		x.boolean = a
+	case xEq, xNe, xLt, xLe, xGt, xGe, xIn, xStarts, xEnds, xContains, xMatches:
+		x.boolean = true
+	}
+	return x.boolean
+}
+
+// Results of evalB.
+const (
+	bFalse uint8 = iota
+	bTrue
+	bErr
+	bDefer
+)
+
+// evalB evaluates a boolean node.
+func (st *state) evalB(x *xnode, r *pipeline.Record) uint8 {
+	switch x.op {
+	case xAnd, xOr:
+		a := st.evalB(x.a, r)
+		if a >= bErr || (a == bTrue) == (x.op == xOr) {
+			return a
+		}
+		return st.evalB(x.b, r)
+	case xNot:
+		a := st.evalB(x.a, r)
+		if a >= bErr {
+			return a
+		}
+		return a ^ 1
+	}
+	v := st.evalX(x, r)
+	switch v.k {
+	case vBool:
+		if v.b {
+			return bTrue
+		}
+		return bFalse
+	case vDefer:
+		return bDefer
+	}
+	return bErr
+}
+
+type fastCompiler struct{ root *pnode }
+
+// node compiles n for the fast path, or reports that it cannot.
+func (fc *fastCompiler) node(n ast.Node) (*xnode, bool) {
+	switch n := n.(type) {
+	case *ast.BoolNode:
+		return &xnode{op: xLit, lit: xval{k: vBool, b: n.Value}}, true
+	case *ast.IntegerNode:
+		return &xnode{op: xLit, lit: xval{k: vInt, i: int64(n.Value)}}, true
+	case *ast.FloatNode:
+		return &xnode{op: xLit, lit: xval{k: vFloat, f: n.Value}}, true
+	case *ast.StringNode:
+		return &xnode{op: xLit, lit: xval{k: vStr, s: []byte(n.Value)}}, true
+	case *ast.NilNode:
+		return &xnode{op: xLit, lit: xval{k: vNil}}, true
+	case *ast.IdentifierNode:
+		switch n.Value {
+		case "key":
+			return &xnode{op: xKey}, true
+		case "topic":
+			return &xnode{op: xTopic}, true
+		case "partition":
+			return &xnode{op: xPartition}, true
+		case "offset":
+			return &xnode{op: xOffset}, true
+		case "value":
+			v := fc.root.child(fieldValue)
+			v.needCapture = true
+			return &xnode{op: xPath, root: v}, true
+		}
+		return nil, false
+	case *ast.MemberNode:
+		return fc.member(n)
+	case *ast.UnaryNode:
+		switch n.Operator {
+		case "!", "not":
+			a, ok := fc.node(n.Node)
+			return &xnode{op: xNot, a: a}, ok
+		case "-", "+":
+			a, ok := fc.node(n.Node)
+			if !ok || a.op != xLit || (a.lit.k != vInt && a.lit.k != vFloat) {
+				return nil, false
+			}
+			if n.Operator == "-" {
+				a.lit.i, a.lit.f = -a.lit.i, -a.lit.f
+			}
+			return a, true
+		}
+		return nil, false
+	case *ast.BinaryNode:
+		return fc.binary(n)
+	case *ast.BuiltinNode:
+		var op uint8
+		switch n.Name {
+		case "lower":
+			op = xLower
+		case "upper":
+			op = xUpper
+		case "trim":
+			op = xTrim
+		default:
+			return nil, false
+		}
+		if len(n.Arguments) != 1 {
+			return nil, false
+		}
+		a, ok := fc.node(n.Arguments[0])
+		return &xnode{op: op, a: a}, ok
+	}
+	return nil, false
+}
+
+func (fc *fastCompiler) binary(n *ast.BinaryNode) (*xnode, bool) {
+	ops := map[string]uint8{
+		"&&": xAnd, "and": xAnd, "||": xOr, "or": xOr,
+		"==": xEq, "!=": xNe, "<": xLt, "<=": xLe, ">": xGt, ">=": xGe,
+		"startsWith": xStarts, "endsWith": xEnds, "contains": xContains,
+	}
+	switch n.Operator {
+	case "in":
+		arr, ok := n.Right.(*ast.ArrayNode)
+		if !ok {
+			return nil, false
+		}
+		x := &xnode{op: xIn}
+		for _, e := range arr.Nodes {
+			l, ok := fc.node(e)
+			if !ok || l.op != xLit {
+				return nil, false
+			}
+			x.list = append(x.list, l.lit)
+		}
+		a, ok := fc.node(n.Left)
+		x.a = a
+		return x, ok
+	case "matches":
+		s, ok := n.Right.(*ast.StringNode)
+		if !ok {
+			return nil, false
+		}
+		re, err := regexp.Compile(s.Value)
+		if err != nil {
+			return nil, false
+		}
+		a, ok := fc.node(n.Left)
+		return &xnode{op: xMatches, a: a, re: re}, ok
+	}
+	op, ok := ops[n.Operator]
+	if !ok {
+		return nil, false
+	}
+	a, ok1 := fc.node(n.Left)
+	b, ok2 := fc.node(n.Right)
+	return &xnode{op: op, a: a, b: b}, ok1 && ok2
+}
+
+// member compiles value.a.b[0] paths and headers.name / headers["name"].
+func (fc *fastCompiler) member(n *ast.MemberNode) (*xnode, bool) {
+	var steps []ast.Node
+	var cur ast.Node = n
+	for {
+		m, ok := cur.(*ast.MemberNode)
+		if !ok {
+			break
+		}
+		if m.Optional || m.Method {
+			return nil, false
+		}
+		steps = append(steps, m.Property)
+		cur = m.Node
+	}
+	id, ok := cur.(*ast.IdentifierNode)
+	if !ok {
+		return nil, false
+	}
+	// steps are innermost last; reverse them.
+	for i, j := 0, len(steps)-1; i < j; i, j = i+1, j-1 {
+		steps[i], steps[j] = steps[j], steps[i]
+	}
+	switch id.Value {
+	case "headers":
+		if len(steps) != 1 {
+			return nil, false
+		}
+		s, ok := steps[0].(*ast.StringNode)
+		if !ok {
+			return nil, false
+		}
+		return &xnode{op: xHeader, name: s.Value}, true
+	case "value":
+		node := fc.root.child(fieldValue)
+		x := &xnode{op: xPath, root: node}
+		for _, s := range steps {
+			switch p := s.(type) {
+			case *ast.StringNode:
+				node = node.child(p.Value)
+			case *ast.IntegerNode:
+				if p.Value < 0 {
+					return nil, false
+				}
+				node = node.indexChild(p.Value)
+			default:
+				return nil, false
+			}
+			node.needCapture = true
+			x.path = append(x.path, node)
+		}
+		return x, true
+	}
+	return nil, false
+}
+
+// evalX evaluates a fast-path tree following expr's runtime rules.
+func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
+	switch x.op {
+	case xLit:
+		return x.lit
+	case xPath:
+		return st.pathValue(x.root, x.path, r.Value)
+	case xKey:
+		return xval{k: vStr, s: r.Key}
+	case xTopic:
+		return xval{k: vStr, s: unsafe.Slice(unsafe.StringData(r.Topic), len(r.Topic))}
+	case xPartition:
+		return xval{k: vInt, i: int64(r.Partition)}
+	case xOffset:
+		return xval{k: vInt, i: r.Offset}
+	case xHeader:
+		v := xval{k: vStr}
+		for i := range r.Headers {
+			if r.Headers[i].Key == x.name {
+				v.s = r.Headers[i].Value
+			}
+		}
+		return v
+	case xAnd, xOr:
+		a := st.evalX(x.a, r)
+		if a.k != vBool {
+			return notBool(a)
+		}
+		if a.b == (x.op == xOr) {
+			return a
+		}
+		return st.evalX(x.b, r)
+	case xNot:
+		a := st.evalX(x.a, r)
+		if a.k != vBool {
+			return notBool(a)
+		}
+		return xval{k: vBool, b: !a.b}
+	case xEq, xNe:
+		a := st.evalX(x.a, r)
+		if a.k >= vErr {
+			return a
+		}
+		b := st.evalX(x.b, r)
+		if b.k >= vErr {
+			return b
+		}
+		eq := equalX(a, b)
+		if eq.k != vBool {
+			return eq
+		}
+		eq.b = eq.b == (x.op == xEq)
+		return eq
+	case xLt, xLe, xGt, xGe:
+		a := st.evalX(x.a, r)
+		if a.k >= vErr {
+			return a
+		}
+		b := st.evalX(x.b, r)
+		if b.k >= vErr {
+			return b
+		}
+		var c int
+		switch {
+		case (a.k == vInt || a.k == vFloat) && (b.k == vInt || b.k == vFloat):
+			if a.k == vInt && b.k == vInt {
+				c = cmpInt(a.i, b.i)
+			} else {
+				af, bf := a.num(), b.num()
+				switch {
+				case af < bf:
+					c = -1
+				case af > bf:
+					c = 1
+				case af == bf:
+					c = 0
+				default:
+					return xval{k: vBool} // NaN compares false
+				}
+			}
+		case a.k == vStr && b.k == vStr:
+			c = bytes.Compare(a.s, b.s)
+		default:
+			return xval{k: vErr}
+		}
+		var res bool
+		switch x.op {
+		case xLt:
+			res = c < 0
+		case xLe:
+			res = c <= 0
+		case xGt:
+			res = c > 0
+		default:
+			res = c >= 0
+		}
+		return xval{k: vBool, b: res}
+	case xIn:
+		a := st.evalX(x.a, r)
+		if a.k >= vErr {
+			return a
+		}
+		if a.k == vStr {
+			for i := range x.list {
+				if l := &x.list[i]; l.k == vStr && string(l.s) == string(a.s) {
+					return xval{k: vBool, b: true}
+				}
+			}
+			return xval{k: vBool}
+		}
+		for _, l := range x.list {
+			eq := equalX(l, a)
+			if eq.k != vBool {
+				return eq
+			}
+			if eq.b {
+				return xval{k: vBool, b: true}
+			}
+		}
+		return xval{k: vBool}
+	case xStarts, xEnds, xContains:
+		a := st.evalX(x.a, r)
+		if a.k >= vErr {
+			return a
+		}
+		b := st.evalX(x.b, r)
+		if b.k >= vErr {
+			return b
+		}
+		if a.k == vNil || b.k == vNil {
+			return xval{k: vBool}
+		}
+		if a.k != vStr || b.k != vStr {
+			return xval{k: vErr}
+		}
+		var res bool
+		switch x.op {
+		case xStarts:
+			res = bytes.HasPrefix(a.s, b.s)
+		case xEnds:
+			res = bytes.HasSuffix(a.s, b.s)
+		default:
+			res = bytes.Contains(a.s, b.s)
+		}
+		return xval{k: vBool, b: res}
+	case xMatches:
+		a := st.evalX(x.a, r)
+		switch a.k {
+		case vNil:
+			return xval{k: vBool}
+		case vStr:
+			return xval{k: vBool, b: x.re.Match(a.s)}
+		case vErr, vDefer:
+			return a
+		}
+		return xval{k: vErr}
+	case xLower, xUpper, xTrim:
+		a := st.evalX(x.a, r)
+		if a.k >= vErr {
+			return a
+		}
+		if a.k != vStr {
+			return xval{k: vErr}
+		}
+		switch x.op {
+		case xTrim:
+			a.s = bytes.TrimSpace(a.s)
+		case xLower:
+			a.s = st.mapRunes(a.s, unicode.ToLower)
+		default:
+			a.s = st.mapRunes(a.s, unicode.ToUpper)
+		}
+		return a
+	}
+	return xval{k: vDefer}
+}
+
+// notBool is the result of a logical operator on a non-boolean operand.
+func notBool(a xval) xval {
+	if a.k == vDefer {
+		return a
+	}
+	return xval{k: vErr}
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// equalX is expr's runtime.Equal on fast-path values.
+func equalX(a, b xval) xval {
+	switch {
+	case a.k == vDefer || b.k == vDefer:
+		return xval{k: vDefer}
+	case a.k == vOther && b.k == vOther:
+		return xval{k: vDefer} // deep equality of two documents
+	case (a.k == vInt || a.k == vFloat) && (b.k == vInt || b.k == vFloat):
+		if a.k == vInt && b.k == vInt {
+			return xval{k: vBool, b: a.i == b.i}
+		}
+		return xval{k: vBool, b: a.num() == b.num()}
+	case a.k == vStr && b.k == vStr:
+		return xval{k: vBool, b: string(a.s) == string(b.s)}
+	case a.k == vBool && b.k == vBool:
+		return xval{k: vBool, b: a.b == b.b}
+	case a.k == vNil && b.k == vNil:
+		return xval{k: vBool, b: true}
+	}
+	return xval{k: vBool}
+}
+
+// mapRunes is strings.Map(f, s) into the scratch buffer: invalid UTF-8
+// becomes U+FFFD, as it does there.
+func (st *state) mapRunes(s []byte, f func(rune) rune) []byte {
+	start := len(st.buf)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			st.buf = append(st.buf, byte(f(rune(c))))
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(s[i:])
+		st.buf = utf8.AppendRune(st.buf, f(r))
+		i += n
+	}
+	return st.buf[start:len(st.buf):len(st.buf)]
+}
+
+// pathValue reads value.a.b[0]... from the captures with the semantics of
+// expr's member access on the decoded document.
+func (st *state) pathValue(root *pnode, path []*pnode, b []byte) xval {
+	kind := st.valKind
+	var sp span
+	if len(path) == 0 && kind != kAbsent && kind != kPlain {
+		sp = st.caps[root.capture]
+	}
+	for _, n := range path {
+		switch kind {
+		case kObject:
+			if n.index >= 0 {
+				return xval{k: vErr} // an int index on a map
+			}
+			sp = st.caps[n.capture]
+			if sp.end == 0 {
+				kind = kAbsent
+				continue
+			}
+		case kArray:
+			if n.index < 0 {
+				return xval{k: vErr} // a field of an array
+			}
+			sp = st.caps[n.capture]
+			if sp.end == 0 {
+				return xval{k: vErr} // index out of range
+			}
+		case kString, kPlain:
+			if n.index >= 0 {
+				return xval{k: vDefer}
+			}
+			return xval{k: vErr}
+		default: // nil, numbers, booleans
+			return xval{k: vErr}
+		}
+		kind = kindOf(b[sp.start])
+	}
+	switch kind {
+	case kAbsent, kNull:
+		return xval{k: vNil}
+	case kTrue:
+		return xval{k: vBool, b: true}
+	case kFalse:
+		return xval{k: vBool}
+	case kNumber:
+		return xval{k: vFloat, f: parseNumber(b[sp.start:sp.end])}
+	case kString:
+		raw := b[sp.start+1 : sp.end-1]
+		_, flags := scanString(b, sp.start)
+		if needsDecode(raw, flags) {
+			start := len(st.buf)
+			st.buf = appendString(st.buf, raw)
+			raw = st.buf[start:len(st.buf):len(st.buf)]
+		}
+		return xval{k: vStr, s: raw}
+	case kPlain:
+		return xval{k: vStr, s: b}
+	}
+	return xval{k: vOther}
+}

@@ -1,0 +1,292 @@
+package filters
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Matcher operators.
+const (
+	mString     uint8 = iota // exact string (also "")
+	mNumber                  // numeric equality
+	mTrue                    // true
+	mFalse                   // false
+	mNull                    // null
+	mAny                     // {"exists": true}: any leaf value
+	mPrefix                  // {"prefix": s}
+	mSuffix                  // {"suffix": s}
+	mPrefixFold              // {"prefix": {"equals-ignore-case": s}}
+	mSuffixFold              // {"suffix": {"equals-ignore-case": s}}
+	mFold                    // {"equals-ignore-case": s}
+	mWildcard                // {"wildcard": s}
+	mNumeric                 // {"numeric": [...]}
+	mCIDR                    // {"cidr": s}
+	mBut                     // {"anything-but": ...}: no inner matcher matches
+)
+
+// Numbers are compared as EventBridge does: values in [-5e9, 5e9] with six
+// digits after the decimal point. Inside that range a number is reduced to
+// an integer key, floor(1e6 * (5e9 + f)); two numbers in range are equal
+// when their keys are. Numbers outside it are compared as float64 for
+// equality and never match a numeric range.
+const numLimit = 5e9
+
+type num struct {
+	f   float64
+	key int64
+	in  bool
+}
+
+func mkNum(f float64) num {
+	n := num{f: f}
+	if f >= -numLimit && f <= numLimit {
+		n.in = true
+		n.key = int64(1e6 * (numLimit + f))
+	}
+	return n
+}
+
+func (a num) eq(b num) bool {
+	if a.in && b.in {
+		return a.key == b.key
+	}
+	return a.f == b.f
+}
+
+// matcher is one compiled matcher of a pattern's list.
+type matcher struct {
+	op     uint8
+	str    string
+	num    num
+	lo, hi num
+	loOp   uint8 // 0: unbounded, 1: >, 2: >=
+	hiOp   uint8 // 0: unbounded, 1: <, 2: <=
+	wild   []string
+	wildLo bool // the pattern starts with *
+	wildHi bool // the pattern ends with *
+	pfx    netip.Prefix
+	inner  []matcher
+	wide   bool // compare as float64, without the EventBridge range
+}
+
+// scalar is one leaf value of the data, read lazily.
+type scalar struct {
+	kind  uint8
+	flags uint8
+	raw   []byte // string contents between the quotes, or number text
+	str   []byte
+	n     num
+	done  uint8 // 1: str decoded, 2: n parsed
+}
+
+// sRaw marks a string whose raw bytes are its value (a plain-string record
+// value, a header value, the topic): nothing to decode.
+const sRaw uint8 = 1 << 7
+
+func (s *scalar) text(st *state) []byte {
+	if s.done&1 == 0 {
+		s.done |= 1
+		s.str = s.raw
+		if s.flags&sRaw == 0 && needsDecode(s.raw, s.flags) {
+			start := len(st.buf)
+			st.buf = appendString(st.buf, s.raw)
+			s.str = st.buf[start:len(st.buf):len(st.buf)]
+		}
+	}
+	return s.str
+}
+
+func (s *scalar) number() num {
+	if s.done&2 == 0 {
+		s.done |= 2
+		s.n = mkNum(parseNumber(s.raw))
+	}
+	return s.n
+}
+
+// match reports whether the matcher accepts the leaf value s.
+func (m *matcher) match(st *state, s *scalar) bool {
+	switch m.op {
+	case mAny:
+		return true
+	case mTrue:
+		return s.kind == kTrue
+	case mFalse:
+		return s.kind == kFalse
+	case mNull:
+		return s.kind == kNull
+	case mNumber:
+		return s.kind == kNumber && s.number().eq(m.num)
+	case mNumeric:
+		if s.kind != kNumber {
+			return false
+		}
+		n := s.number()
+		if m.wide {
+			return m.wideMatch(n.f)
+		}
+		if !n.in {
+			return false
+		}
+		switch m.loOp {
+		case 1:
+			if n.key <= m.lo.key {
+				return false
+			}
+		case 2:
+			if n.key < m.lo.key {
+				return false
+			}
+		}
+		switch m.hiOp {
+		case 1:
+			if n.key >= m.hi.key {
+				return false
+			}
+		case 2:
+			if n.key > m.hi.key {
+				return false
+			}
+		}
+		return true
+	case mBut:
+		for i := range m.inner {
+			if m.inner[i].match(st, s) {
+				return false
+			}
+		}
+		return true
+	}
+	if s.kind != kString {
+		return false
+	}
+	t := s.text(st)
+	switch m.op {
+	case mString:
+		return string(t) == m.str
+	case mPrefix:
+		return len(t) >= len(m.str) && string(t[:len(m.str)]) == m.str
+	case mSuffix:
+		return len(t) >= len(m.str) && string(t[len(t)-len(m.str):]) == m.str
+	case mFold:
+		return strings.EqualFold(bstr(t), m.str)
+	case mPrefixFold:
+		return hasPrefixFold(t, m.str)
+	case mSuffixFold:
+		return hasSuffixFold(t, m.str)
+	case mWildcard:
+		return m.wildMatch(t)
+	case mCIDR:
+		if bytes.IndexByte(t, '%') >= 0 {
+			return false
+		}
+		a, err := netip.ParseAddr(bstr(t))
+		return err == nil && m.pfx.Contains(a)
+	}
+	return false
+}
+
+// foldRune reports whether r and q are equal under Unicode simple case
+// folding.
+func foldRune(r, q rune) bool {
+	if r == q {
+		return true
+	}
+	if r < utf8.RuneSelf && q < utf8.RuneSelf {
+		return 'A' <= r && r <= 'Z' && r+'a'-'A' == q || 'A' <= q && q <= 'Z' && q+'a'-'A' == r
+	}
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f == q {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPrefixFold(t []byte, p string) bool {
+	for p != "" {
+		if len(t) == 0 {
+			return false
+		}
+		r, n := utf8.DecodeRune(t)
+		q, m := utf8.DecodeRuneInString(p)
+		if !foldRune(r, q) {
+			return false
+		}
+		t, p = t[n:], p[m:]
+	}
+	return true
+}
+
+func hasSuffixFold(t []byte, p string) bool {
+	for p != "" {
+		if len(t) == 0 {
+			return false
+		}
+		r, n := utf8.DecodeLastRune(t)
+		q, m := utf8.DecodeLastRuneInString(p)
+		if !foldRune(r, q) {
+			return false
+		}
+		t, p = t[:len(t)-n], p[:len(p)-m]
+	}
+	return true
+}
+
+// wildMatch matches a pattern whose only operator is *: the text between
+// stars must appear in order, the first piece at the start (unless the
+// pattern starts with *) and the last at the end (unless it ends with *).
+func (m *matcher) wildMatch(t []byte) bool {
+	segs := m.wild
+	if len(segs) == 1 && !m.wildLo && !m.wildHi {
+		return string(t) == segs[0]
+	}
+	if !m.wildLo {
+		s := segs[0]
+		if len(t) < len(s) || string(t[:len(s)]) != s {
+			return false
+		}
+		t = t[len(s):]
+		segs = segs[1:]
+	}
+	if !m.wildHi && len(segs) > 0 {
+		s := segs[len(segs)-1]
+		if len(t) < len(s) || string(t[len(t)-len(s):]) != s {
+			return false
+		}
+		t = t[:len(t)-len(s)]
+		segs = segs[:len(segs)-1]
+	}
+	for _, s := range segs {
+		i := strings.Index(bstr(t), s)
+		if i < 0 {
+			return false
+		}
+		t = t[i+len(s):]
+	}
+	return true
+}
+
+// wideMatch is numeric matching on a float64, for record metadata.
+func (m *matcher) wideMatch(f float64) bool {
+	switch m.loOp {
+	case 1:
+		if !(f > m.lo.f) {
+			return false
+		}
+	case 2:
+		if !(f >= m.lo.f) {
+			return false
+		}
+	}
+	switch m.hiOp {
+	case 1:
+		return f < m.hi.f
+	case 2:
+		return f <= m.hi.f
+	}
+	return true
+}

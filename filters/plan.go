@@ -1,0 +1,246 @@
+package filters
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// A plan is the merged tree of every path the filters of a Criteria
+// reference. One walk over a record's key and value visits each referenced
+// path once, whatever the number of filters:
+//
+//   - pattern conditions on a path set bits in the frame of the object that
+//     holds the path (a frame is a bit set, one per object being walked);
+//   - a nested pattern object becomes a group: when the walker finishes an
+//     object, each group registered on it is evaluated on the object's
+//     frame, and its result is a bit in the enclosing frame;
+//   - expressions register captures: the walker records where the last
+//     occurrence of a path's value lies in the bytes.
+
+// pnode is one path of the plan.
+type pnode struct {
+	key    string
+	index  int // for an array index child (expressions), else -1
+	keys   []*pnode
+	keyMap map[string]*pnode
+	// oddKeys: a child's key holds U+FFFD, which a key with invalid UTF-8
+	// decodes to; such keys must be decoded before the lookup.
+	oddKeys bool
+	idx     []*pnode
+
+	leaves      []*leafCond
+	groups      []*group
+	needExists  bool // a pattern has {"exists": false} here
+	needCapture bool // an expression reads this path
+	wide        bool // record metadata: numeric matching over the whole float64 range
+
+	// Slots of this node in its parent's frame, in [slotLo, slotHi).
+	existsSlot, objSlot int32
+	slotLo, slotHi      int32
+	// This node's own frame: one slot per condition on its children.
+	nslots, nwords int32
+	emptyFix       []*pnode // children with groups that match an absent object
+
+	capture      int32
+	capLo, capHi int32
+}
+
+// leafCond is the list of matchers one pattern field has on this path: its
+// slot is set when any matcher matches any leaf value found there.
+type leafCond struct {
+	slot     int32
+	ms       []matcher
+	absentOK bool // the list holds {"exists": false}
+}
+
+// group is a nested pattern object on this path.
+type group struct {
+	slot    int32
+	f       *formula
+	emptyOK bool // the pattern matches an object with no fields
+}
+
+// Formula operators.
+const (
+	fAnd uint8 = iota
+	fOr
+	fLeaf
+	fGroup
+)
+
+// formula is a pattern object's condition over the slots of its frame.
+type formula struct {
+	op       uint8
+	kids     []*formula
+	leaf     *leafCond
+	grp      *group
+	node     *pnode
+	m, e     int32 // resolved slots: match (or group) and exists
+	absentOK bool
+}
+
+func newNode(key string, index int) *pnode {
+	return &pnode{key: key, index: index, existsSlot: -1, objSlot: -1, capture: -1}
+}
+
+// child returns the child for key, creating it.
+func (n *pnode) child(key string) *pnode {
+	for _, k := range n.keys {
+		if k.key == key {
+			return k
+		}
+	}
+	k := newNode(key, -1)
+	n.keys = append(n.keys, k)
+	return k
+}
+
+// indexChild returns the child for an array index, creating it.
+func (n *pnode) indexChild(i int) *pnode {
+	for _, k := range n.idx {
+		if k.index == i {
+			return k
+		}
+	}
+	k := newNode("", i)
+	n.idx = append(n.idx, k)
+	return k
+}
+
+// findIndex returns the child for index i, or nil.
+func (n *pnode) findIndex(i int) *pnode {
+	for _, k := range n.idx {
+		if k.index == i {
+			return k
+		}
+	}
+	return nil
+}
+
+// lookupKey returns the child named by the decoded key k, or nil.
+func (n *pnode) lookupKey(k []byte) *pnode {
+	if n.keyMap != nil {
+		return n.keyMap[string(k)]
+	}
+	for _, c := range n.keys {
+		if c.key == string(k) {
+			return c
+		}
+	}
+	return nil
+}
+
+// hasScalar reports whether pattern conditions look at leaf values here.
+func (n *pnode) hasScalar() bool { return len(n.leaves) > 0 || n.existsSlot >= 0 }
+
+// hasPattern reports whether any pattern condition looks at this path.
+func (n *pnode) hasPattern() bool {
+	return len(n.leaves) > 0 || len(n.groups) > 0 || n.existsSlot >= 0 || n.objSlot >= 0
+}
+
+// hasCaptures reports whether an expression reads this path or below.
+func (n *pnode) hasCaptures() bool { return n.capHi > n.capLo }
+
+// layout assigns frame slots and capture ids below n and resolves the
+// formulas. It returns the largest number of frame words a walk can hold at
+// once below n (n's own frame included).
+func (n *pnode) layout(caps *int32) int32 {
+	if len(n.keys) > 8 {
+		n.keyMap = make(map[string]*pnode, len(n.keys))
+		for _, k := range n.keys {
+			n.keyMap[k.key] = k
+		}
+	}
+	for _, k := range n.keys {
+		if strings.ContainsRune(k.key, utf8.RuneError) {
+			n.oddKeys = true
+		}
+	}
+	n.capLo = *caps
+	if n.needCapture {
+		n.capture = *caps
+		*caps++
+	}
+	next := int32(0)
+	for _, k := range n.keys {
+		k.slotLo = next
+		if k.needExists {
+			k.existsSlot = next
+			next++
+		}
+		for _, g := range k.groups {
+			if g.emptyOK {
+				k.objSlot = next
+				next++
+				n.emptyFix = append(n.emptyFix, k)
+				break
+			}
+		}
+		for _, l := range k.leaves {
+			l.slot = next
+			next++
+		}
+		for _, g := range k.groups {
+			g.slot = next
+			next++
+		}
+		k.slotHi = next
+	}
+	n.nslots = next
+	n.nwords = (next + 63) / 64
+	var deepest int32
+	for _, k := range n.keys {
+		deepest = max(deepest, k.layout(caps))
+	}
+	for _, k := range n.idx {
+		deepest = max(deepest, k.layout(caps))
+	}
+	n.capHi = *caps
+	for _, g := range n.groups {
+		g.f.resolve()
+	}
+	return n.nwords + deepest
+}
+
+// resolve copies slot numbers into the formula once layout is done.
+func (x *formula) resolve() {
+	switch x.op {
+	case fAnd, fOr:
+		for _, k := range x.kids {
+			k.resolve()
+		}
+	case fLeaf:
+		x.m, x.e = -1, x.node.existsSlot
+		if x.leaf != nil {
+			x.m = x.leaf.slot
+		}
+	case fGroup:
+		x.m = x.grp.slot
+	}
+}
+
+// emptyOK reports whether the formula holds on an empty frame: on an object
+// without the fields it names.
+func (x *formula) emptyOK() bool {
+	switch x.op {
+	case fAnd:
+		for _, k := range x.kids {
+			if !k.emptyOK() {
+				return false
+			}
+		}
+		return true
+	case fOr:
+		for _, k := range x.kids {
+			if k.emptyOK() {
+				return true
+			}
+		}
+		return false
+	case fLeaf:
+		return x.absentOK
+	case fGroup:
+		return x.grp.emptyOK
+	}
+	return false
+}
