@@ -4,7 +4,7 @@ GO       ?= go
 PKGS     := ./...
 BENCHOPT ?= -benchmem
 
-.PHONY: run test bench lint build clean
+.PHONY: run test bench lint build clean wasm
 
 run:
 	$(GO) run ./cmd/penstock dev pipelines.yaml
@@ -27,6 +27,15 @@ lint:
 
 build:
 	$(GO) build -o bin/penstock ./cmd/penstock
+
+# Rebuilds the SDK examples and the test guests committed under
+# enrichers/wasm/testdata (needs each language's toolchain: see wasm-sdk/README.md).
+wasm:
+	cd wasm-sdk/go && ./build.sh
+	cd wasm-sdk/rust && ./build.sh
+	cd wasm-sdk/c && ./build.sh
+	cd wasm-sdk/assemblyscript && ./build.sh
+	cd enrichers/wasm/testdata/wat && ./build.sh
 
 clean:
 	rm -rf bin out

@@ -35,6 +35,7 @@ type Batch struct {
 	// Attempt counts delivery attempts of this batch, starting at 1.
 	Attempt int
 	bytes   int
+	status  []Status // the lane's own status buffer; an enricher may swap Status
 	first   int64
 	last    int64
 }
@@ -67,7 +68,7 @@ func (b *Batch) ActiveCount() int {
 // queue, which the lane clears.
 func (b *Batch) reset() {
 	b.Records = nil
-	b.Status = b.Status[:0]
+	b.Status = b.status[:0]
 	b.Arena.Reset()
 	b.Attempt = 0
 	b.bytes = 0
@@ -122,4 +123,19 @@ func (a *Arena) Reset() {
 	clear(a.chunks[len(keep):])
 	a.chunks = keep
 	a.cur = 0
+}
+
+// NewBatch returns a batch of recs, all Active, as a lane would cut it. It
+// is for tools and tests that run stages outside a pipeline; recs must be
+// one partition's records in offset order.
+func NewBatch(tp TopicPartition, recs []Record) *Batch {
+	b := &Batch{TopicPartition: tp, Records: recs, Status: make([]Status, len(recs))}
+	b.status = b.Status
+	for i := range recs {
+		b.bytes += recs[i].Size()
+	}
+	if len(recs) > 0 {
+		b.first, b.last = recs[0].Offset, recs[len(recs)-1].Offset
+	}
+	return b
 }

@@ -63,6 +63,7 @@ func newLane(p *Pipeline, tp TopicPartition) *Lane {
 	// Segments hold whole batches, so full batches never straddle two.
 	l.q = newQueue(p.opts.BatchSize * max(1, (256+p.opts.BatchSize-1)/p.opts.BatchSize))
 	l.batch.Status = make([]Status, 0, p.opts.BatchSize)
+	l.batch.status = l.batch.Status
 	return l
 }
 
@@ -186,6 +187,7 @@ func (l *Lane) take() {
 	for range n {
 		b.Status = append(b.Status, Active)
 	}
+	b.status = b.Status
 	b.bytes = bytes
 	l.q.take(n, bytes)
 	// Records left in the queue keep the oldest arrival time: they have

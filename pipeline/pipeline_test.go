@@ -277,7 +277,9 @@ func TestBackPressureBoundsInflightAndPausesFullLanes(t *testing.T) {
 	tgt := newRecTarget()
 	tgt.gate = make(chan struct{})
 	const bound = 1 << 20
-	p := pipeline.New(fast(pipeline.Options{BatchSize: 100, BatchWindow: 0, MaxInflightBytes: bound}), src, pipeline.Stages{}, tgt)
+	// Small batches: the blocked in-flight batch of each lane is a small
+	// part of its share, so the queued records alone fill the lane.
+	p := pipeline.New(fast(pipeline.Options{BatchSize: 10, BatchWindow: 0, MaxInflightBytes: bound}), src, pipeline.Stages{}, tgt)
 	stop := run(t, p)
 	waitUntil(t, 5*time.Second, "the pipeline to fill up", func() bool { return p.Stats().InflightBytes >= bound })
 	time.Sleep(100 * time.Millisecond)
@@ -289,6 +291,7 @@ func TestBackPressureBoundsInflightAndPausesFullLanes(t *testing.T) {
 		t.Fatalf("in-flight bytes %d exceed the bound %d by more than one poll", s.InflightBytes, bound)
 	}
 	if src.Pauses.Load() == 0 {
+		close(tgt.gate)
 		t.Fatal("no partition was paused although every lane is full")
 	}
 	close(tgt.gate)

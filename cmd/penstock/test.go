@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 const testUsage = `Usage:
   penstock test filter (--pattern JSON | --expr EXPR | --criteria FILE) [--input FILE] [--raw]
       prints the input records that pass, unchanged, one per line; a summary goes to stderr
+  penstock test enrich --module M.wasm [--config JSON] [--input FILE] [--raw]
+      runs a WASM enricher over the input records and prints its outputs
   penstock test FILE
       runs the tests: blocks of a pipelines file
 
@@ -34,6 +37,9 @@ func cmdTest(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if args[0] == "filter" {
 		return cmdTestFilter(args[1:], stdin, stdout, stderr)
+	}
+	if args[0] == "enrich" {
+		return cmdTestEnrich(context.Background(), args[1:], stdin, stdout, stderr)
 	}
 	if len(args) != 1 {
 		fmt.Fprint(stderr, testUsage)

@@ -121,3 +121,34 @@ func TestValidateReportsFilterCompileErrorsAtTheirLines(t *testing.T) {
 		}
 	}
 }
+
+func TestTestEnrichRunsAModule(t *testing.T) {
+	in := `{"customer":{"email":"ann@example.com","country":"DE"},"card":"4111"}` + "\n" + `[1,2]` + "\n"
+	for _, lang := range []string{"go", "rust", "c", "assemblyscript"} {
+		t.Run(lang, func(t *testing.T) {
+			module := filepath.Join("..", "..", "enrichers", "wasm", "testdata", lang, "mask.wasm")
+			code, stdout, stderr := runWithStdin(in, "test", "enrich", "--module", module, "--raw",
+				"--config", `{"fields":["customer.email","card"]}`)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(stdout), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("%d output lines, want 2:\n%s", len(lines), stdout)
+			}
+			r, err := esm.ParseRecord([]byte(lines[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := `{"customer":{"email":"***","country":"DE"},"card":"***"}`; string(r.Value) != want {
+				t.Fatalf("masked value %s, want %s", r.Value, want)
+			}
+			if !strings.Contains(stderr, "2 records in, 2 out") {
+				t.Fatalf("summary: %q", stderr)
+			}
+		})
+	}
+	if code, _, stderr := runWithStdin("", "test", "enrich", "--module", "missing.wasm"); code != 1 || !strings.Contains(stderr, "missing.wasm") {
+		t.Fatalf("missing module: code %d %q", code, stderr)
+	}
+}

@@ -61,11 +61,15 @@ func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) 
 	if crit != nil {
 		stages.Filter = crit
 	}
+	if stages.Enrichers, err = BuildEnrichers(context.Background(), f, pc, log); err != nil {
+		return nil, err
+	}
 	var target pipeline.Target
 	switch t := pc.Target; {
 	case t.File != nil:
 		ft, err := file.Open(t.File.Path)
 		if err != nil {
+			closeAll(stages.Enrichers)
 			return nil, fmt.Errorf("pipeline %q: %w", pc.Name, err)
 		}
 		target = ft
@@ -76,6 +80,7 @@ func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) 
 	}
 	src, err := kafka.New(kc)
 	if err != nil {
+		closeAll(stages.Enrichers)
 		_ = target.Close(context.Background())
 		return nil, fmt.Errorf("pipeline %q: %w", pc.Name, err)
 	}

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"fmt"
 
 	"github.com/penstock-dev/penstock/filters"
@@ -59,12 +61,22 @@ func flatten(err error) []error {
 }
 
 // Check compiles every part of f that is compiled before a pipeline starts
-// (filters now; enrichers and targets as they come), so that `penstock
+// (filters and enrichers; targets as they come), so that `penstock
 // validate` reports what `penstock run` would refuse. It returns every
 // error found.
 func Check(f *config.File) error {
 	var errs config.Errors
 	for i := range f.Pipelines {
+		es, err := BuildEnrichers(context.Background(), f, &f.Pipelines[i], slog.New(slog.DiscardHandler))
+		closeAll(es)
+		if err != nil {
+			var ce config.Errors
+			if errors.As(err, &ce) {
+				errs = append(errs, ce...)
+			} else {
+				return err
+			}
+		}
 		if _, err := BuildFilter(f, &f.Pipelines[i]); err != nil {
 			var ce config.Errors
 			if errors.As(err, &ce) {

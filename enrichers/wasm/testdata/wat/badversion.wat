@@ -1,0 +1,8 @@
+;; badversion claims ABI version 2.
+(module
+  (memory (export "memory") 1)
+  (func (export "penstock_abi_version") (result i32) (i32.const 2))
+  (func (export "penstock_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "penstock_init") (param i32 i32) (result i64) (i64.const 0))
+  (func (export "penstock_enrich") (param i32 i32) (result i64) (i64.const 0))
+)

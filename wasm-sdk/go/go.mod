@@ -1,0 +1,3 @@
+module github.com/penstock-dev/penstock/wasm-sdk/go
+
+go 1.24
