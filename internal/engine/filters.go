@@ -3,8 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"fmt"
+	"log/slog"
 
 	"github.com/penstock-dev/penstock/filters"
 	"github.com/penstock-dev/penstock/pipeline/config"
