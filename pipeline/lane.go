@@ -37,6 +37,7 @@ type Lane struct {
 	hw        atomic.Int64 // high watermark, -1 until known
 	committed atomic.Int64 // next offset committed, -1 until the first commit
 	retrying  atomic.Int64 // failed attempts of the current batch
+	progress  atomic.Int64 // when the lane last finished a batch (Unix ns)
 }
 
 type pendingCommit struct {
@@ -69,17 +70,24 @@ func newLane(p *Pipeline, tp TopicPartition) *Lane {
 
 // full reports whether the lane should pause its partition: it holds at
 // least two batches and more than its fair share of the pipeline's in-flight
-// bound while the pipeline is at least half full. A lane that keeps up is
-// never paused (pausing makes the client drop and fetch again what it had
-// buffered); a lane that falls behind, or is stuck in retries, stops taking
+// bound while the pipeline is at least half full, and it has not finished a
+// batch for stallAfter. A lane that keeps up, or that is busy but moving, is
+// not paused (pausing makes the client drop and fetch again what it had
+// buffered; when all lanes are equally slow the in-flight bound alone stops
+// the polling); a lane stuck in retries or on a slow target stops taking
 // memory the other partitions need. The caller holds l.mu.
 func (l *Lane) full() bool {
 	p := l.p
 	if l.q.n < 2*p.opts.BatchSize {
 		return false
 	}
-	return int64(l.q.bytes) >= p.laneShare() && p.inflight.Load() >= p.opts.MaxInflightBytes/2
+	return int64(l.q.bytes) >= p.laneShare() && p.inflight.Load() >= p.opts.MaxInflightBytes/2 &&
+		time.Since(time.Unix(0, l.progress.Load())) >= stallAfter
 }
+
+// stallAfter is how long a lane must go without finishing a batch before a
+// full lane counts as stalled and is paused.
+const stallAfter = 100 * time.Millisecond
 
 // drained reports whether a paused lane may fetch again: it is down to half
 // its share, or the pipeline is down to a quarter of its bound. The caller
@@ -204,6 +212,7 @@ func (l *Lane) run() {
 	for l.next() {
 		l.process(&l.batch)
 		l.p.inflight.Add(-int64(l.batch.bytes))
+		l.progress.Store(time.Now().UnixNano())
 		l.p.roomFreed()
 		l.batch.reset()
 		if l.hard.Err() != nil || l.failed {
