@@ -20,9 +20,9 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"unicode/utf8"
 
 	penstock "github.com/penstock-dev/penstock/wasm-sdk/go"
+	"github.com/penstock-dev/penstock/wasm-sdk/go/jsonscan"
 )
 
 func init() {
@@ -30,8 +30,6 @@ func init() {
 }
 
 func main() {}
-
-const maxDepth = 1000
 
 // masker holds the parsed paths and buffers reused for every record.
 type masker struct {
@@ -104,23 +102,11 @@ type scanner struct {
 // one JSON value.
 func (s *scanner) scan(data []byte, paths []int) ([]span, bool) {
 	s.data, s.depth, s.spans = data, 0, s.spans[:0]
-	i, ok := s.value(s.ws(0), 0, paths)
-	if !ok || s.ws(i) != len(data) {
+	i, ok := s.value(jsonscan.Space(s.data, 0), 0, paths)
+	if !ok || jsonscan.Space(s.data, i) != len(data) {
 		return nil, false
 	}
 	return s.spans, true
-}
-
-func (s *scanner) ws(i int) int {
-	for i < len(s.data) {
-		switch s.data[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
 }
 
 // value scans the value at i and returns the index after it. active are
@@ -136,25 +122,25 @@ func (s *scanner) value(i, level int, active []int) (int, bool) {
 	case c == '[':
 		return s.array(i)
 	case c == '"':
-		return s.str(i)
+		return jsonscan.String(s.data, i)
 	case c == 't':
-		return s.literal(i, "true")
+		return jsonscan.Literal(s.data, i, "true")
 	case c == 'f':
-		return s.literal(i, "false")
+		return jsonscan.Literal(s.data, i, "false")
 	case c == 'n':
-		return s.literal(i, "null")
+		return jsonscan.Literal(s.data, i, "null")
 	case c == '-' || c >= '0' && c <= '9':
-		return s.number(i)
+		return jsonscan.Number(s.data, i)
 	}
 	return i, false
 }
 
 func (s *scanner) object(i, level int, active []int) (int, bool) {
 	d := s.data
-	if s.depth++; s.depth > maxDepth {
+	if s.depth++; s.depth > jsonscan.MaxDepth {
 		return i, false
 	}
-	i = s.ws(i + 1)
+	i = jsonscan.Space(s.data, i+1)
 	if i < len(d) && d[i] == '}' {
 		s.depth--
 		return i + 1, true
@@ -164,15 +150,15 @@ func (s *scanner) object(i, level int, active []int) (int, bool) {
 			return i, false
 		}
 		kstart := i
-		end, ok := s.str(i)
+		end, ok := jsonscan.String(s.data, i)
 		if !ok {
 			return end, false
 		}
-		i = s.ws(end)
+		i = jsonscan.Space(s.data, end)
 		if i >= len(d) || d[i] != ':' {
 			return i, false
 		}
-		i = s.ws(i + 1)
+		i = jsonscan.Space(s.data, i+1)
 		terminal, next := s.match(d[kstart+1:end-1], level, active)
 		vstart := i
 		if i, ok = s.value(i, level+1, next); !ok {
@@ -181,13 +167,13 @@ func (s *scanner) object(i, level int, active []int) (int, bool) {
 		if terminal && d[vstart] == '"' {
 			s.spans = append(s.spans, span{vstart, i})
 		}
-		i = s.ws(i)
+		i = jsonscan.Space(s.data, i)
 		if i >= len(d) {
 			return i, false
 		}
 		switch d[i] {
 		case ',':
-			i = s.ws(i + 1)
+			i = jsonscan.Space(s.data, i+1)
 		case '}':
 			s.depth--
 			return i + 1, true
@@ -207,7 +193,7 @@ func (s *scanner) match(raw []byte, level int, active []int) (terminal bool, nex
 	name := raw
 	for _, c := range raw {
 		if c == '\\' {
-			s.key = decode(s.key[:0], raw)
+			s.key = jsonscan.AppendUnescaped(s.key[:0], raw)
 			name = s.key
 			break
 		}
@@ -233,10 +219,10 @@ func (s *scanner) match(raw []byte, level int, active []int) (terminal bool, nex
 
 func (s *scanner) array(i int) (int, bool) {
 	d := s.data
-	if s.depth++; s.depth > maxDepth {
+	if s.depth++; s.depth > jsonscan.MaxDepth {
 		return i, false
 	}
-	i = s.ws(i + 1)
+	i = jsonscan.Space(s.data, i+1)
 	if i < len(d) && d[i] == ']' {
 		s.depth--
 		return i + 1, true
@@ -246,13 +232,13 @@ func (s *scanner) array(i int) (int, bool) {
 		if i, ok = s.value(i, 0, nil); !ok {
 			return i, false
 		}
-		i = s.ws(i)
+		i = jsonscan.Space(s.data, i)
 		if i >= len(d) {
 			return i, false
 		}
 		switch d[i] {
 		case ',':
-			i = s.ws(i + 1)
+			i = jsonscan.Space(s.data, i+1)
 		case ']':
 			s.depth--
 			return i + 1, true
@@ -260,145 +246,4 @@ func (s *scanner) array(i int) (int, bool) {
 			return i, false
 		}
 	}
-}
-
-// str scans the string token at i and returns the index after its closing
-// quote.
-func (s *scanner) str(i int) (int, bool) {
-	d := s.data
-	for i++; i < len(d); {
-		switch c := d[i]; {
-		case c == '"':
-			return i + 1, true
-		case c == '\\':
-			if i+1 >= len(d) {
-				return i, false
-			}
-			switch d[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(d) || !isHex(d[i+2]) || !isHex(d[i+3]) || !isHex(d[i+4]) || !isHex(d[i+5]) {
-					return i, false
-				}
-				i += 6
-			default:
-				return i, false
-			}
-		case c < 0x20:
-			return i, false
-		default:
-			i++
-		}
-	}
-	return i, false
-}
-
-func (s *scanner) literal(i int, lit string) (int, bool) {
-	if len(s.data)-i < len(lit) || string(s.data[i:i+len(lit)]) != lit {
-		return i, false
-	}
-	return i + len(lit), true
-}
-
-func (s *scanner) number(i int) (int, bool) {
-	d := s.data
-	if d[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(d) && d[i] == '0':
-		i++
-	case i < len(d) && d[i] >= '1' && d[i] <= '9':
-		i = digits(d, i)
-	default:
-		return i, false
-	}
-	if i < len(d) && d[i] == '.' {
-		j := digits(d, i+1)
-		if j == i+1 {
-			return j, false
-		}
-		i = j
-	}
-	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
-		i++
-		if i < len(d) && (d[i] == '+' || d[i] == '-') {
-			i++
-		}
-		j := digits(d, i)
-		if j == i {
-			return j, false
-		}
-		i = j
-	}
-	return i, true
-}
-
-func digits(d []byte, i int) int {
-	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-		i++
-	}
-	return i
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func hexVal(c byte) rune {
-	switch {
-	case c <= '9':
-		return rune(c - '0')
-	case c >= 'a':
-		return rune(c - 'a' + 10)
-	}
-	return rune(c - 'A' + 10)
-}
-
-// decode appends the member name raw (a valid string body) with its
-// escapes decoded to dst.
-func decode(dst, raw []byte) []byte {
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		if c != '\\' {
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		switch raw[i+1] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := u4(raw[i+2:])
-			i += 6
-			if r >= 0xd800 && r < 0xdc00 && i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-				if lo := u4(raw[i+2:]); lo >= 0xdc00 && lo < 0xe000 {
-					r = 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00)
-					i += 6
-				}
-			}
-			if r >= 0xd800 && r < 0xe000 {
-				r = utf8.RuneError
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default: // '"', '\\', '/'
-			dst = append(dst, raw[i+1])
-		}
-		i += 2
-	}
-	return dst
-}
-
-func u4(b []byte) rune {
-	return hexVal(b[0])<<12 | hexVal(b[1])<<8 | hexVal(b[2])<<4 | hexVal(b[3])
 }

@@ -13,7 +13,10 @@
 // more than 1000 nested arrays and objects make a value "not JSON".
 package main
 
-import penstock "github.com/penstock-dev/penstock/wasm-sdk/go"
+import (
+	penstock "github.com/penstock-dev/penstock/wasm-sdk/go"
+	"github.com/penstock-dev/penstock/wasm-sdk/go/jsonscan"
+)
 
 func init() {
 	penstock.Handle(func(config []byte) (penstock.Handler, error) {
@@ -22,8 +25,6 @@ func init() {
 }
 
 func main() {}
-
-const maxDepth = 1000
 
 type splitter struct {
 	sc scanner
@@ -66,7 +67,7 @@ type scanner struct {
 // the array's elements.
 func (s *scanner) scan(data []byte) (elems []span, isArray, ok bool) {
 	s.data, s.depth, s.elems = data, 0, s.elems[:0]
-	i := s.ws(0)
+	i := jsonscan.Space(s.data, 0)
 	isArray = i < len(data) && data[i] == '['
 	var end int
 	if isArray {
@@ -74,22 +75,10 @@ func (s *scanner) scan(data []byte) (elems []span, isArray, ok bool) {
 	} else {
 		end, ok = s.value(i)
 	}
-	if !ok || s.ws(end) != len(data) {
+	if !ok || jsonscan.Space(s.data, end) != len(data) {
 		return nil, false, false
 	}
 	return s.elems, isArray, true
-}
-
-func (s *scanner) ws(i int) int {
-	for i < len(s.data) {
-		switch s.data[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
 }
 
 // value scans the value at i and returns the index after it.
@@ -104,25 +93,25 @@ func (s *scanner) value(i int) (int, bool) {
 	case c == '[':
 		return s.array(i, false)
 	case c == '"':
-		return s.str(i)
+		return jsonscan.String(s.data, i)
 	case c == 't':
-		return s.literal(i, "true")
+		return jsonscan.Literal(s.data, i, "true")
 	case c == 'f':
-		return s.literal(i, "false")
+		return jsonscan.Literal(s.data, i, "false")
 	case c == 'n':
-		return s.literal(i, "null")
+		return jsonscan.Literal(s.data, i, "null")
 	case c == '-' || c >= '0' && c <= '9':
-		return s.number(i)
+		return jsonscan.Number(s.data, i)
 	}
 	return i, false
 }
 
 func (s *scanner) object(i int) (int, bool) {
 	d := s.data
-	if s.depth++; s.depth > maxDepth {
+	if s.depth++; s.depth > jsonscan.MaxDepth {
 		return i, false
 	}
-	i = s.ws(i + 1)
+	i = jsonscan.Space(s.data, i+1)
 	if i < len(d) && d[i] == '}' {
 		s.depth--
 		return i + 1, true
@@ -132,23 +121,23 @@ func (s *scanner) object(i int) (int, bool) {
 			return i, false
 		}
 		var ok bool
-		if i, ok = s.str(i); !ok {
+		if i, ok = jsonscan.String(s.data, i); !ok {
 			return i, false
 		}
-		i = s.ws(i)
+		i = jsonscan.Space(s.data, i)
 		if i >= len(d) || d[i] != ':' {
 			return i, false
 		}
-		if i, ok = s.value(s.ws(i + 1)); !ok {
+		if i, ok = s.value(jsonscan.Space(s.data, i+1)); !ok {
 			return i, false
 		}
-		i = s.ws(i)
+		i = jsonscan.Space(s.data, i)
 		if i >= len(d) {
 			return i, false
 		}
 		switch d[i] {
 		case ',':
-			i = s.ws(i + 1)
+			i = jsonscan.Space(s.data, i+1)
 		case '}':
 			s.depth--
 			return i + 1, true
@@ -161,10 +150,10 @@ func (s *scanner) object(i int) (int, bool) {
 // array scans the array at i; top says to record its elements.
 func (s *scanner) array(i int, top bool) (int, bool) {
 	d := s.data
-	if s.depth++; s.depth > maxDepth {
+	if s.depth++; s.depth > jsonscan.MaxDepth {
 		return i, false
 	}
-	i = s.ws(i + 1)
+	i = jsonscan.Space(s.data, i+1)
 	if i < len(d) && d[i] == ']' {
 		s.depth--
 		return i + 1, true
@@ -178,13 +167,13 @@ func (s *scanner) array(i int, top bool) (int, bool) {
 		if top {
 			s.elems = append(s.elems, span{start, i})
 		}
-		i = s.ws(i)
+		i = jsonscan.Space(s.data, i)
 		if i >= len(d) {
 			return i, false
 		}
 		switch d[i] {
 		case ',':
-			i = s.ws(i + 1)
+			i = jsonscan.Space(s.data, i+1)
 		case ']':
 			s.depth--
 			return i + 1, true
@@ -192,88 +181,4 @@ func (s *scanner) array(i int, top bool) (int, bool) {
 			return i, false
 		}
 	}
-}
-
-// str scans the string token at i and returns the index after its closing
-// quote.
-func (s *scanner) str(i int) (int, bool) {
-	d := s.data
-	for i++; i < len(d); {
-		switch c := d[i]; {
-		case c == '"':
-			return i + 1, true
-		case c == '\\':
-			if i+1 >= len(d) {
-				return i, false
-			}
-			switch d[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(d) || !isHex(d[i+2]) || !isHex(d[i+3]) || !isHex(d[i+4]) || !isHex(d[i+5]) {
-					return i, false
-				}
-				i += 6
-			default:
-				return i, false
-			}
-		case c < 0x20:
-			return i, false
-		default:
-			i++
-		}
-	}
-	return i, false
-}
-
-func (s *scanner) literal(i int, lit string) (int, bool) {
-	if len(s.data)-i < len(lit) || string(s.data[i:i+len(lit)]) != lit {
-		return i, false
-	}
-	return i + len(lit), true
-}
-
-func (s *scanner) number(i int) (int, bool) {
-	d := s.data
-	if d[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(d) && d[i] == '0':
-		i++
-	case i < len(d) && d[i] >= '1' && d[i] <= '9':
-		i = digits(d, i)
-	default:
-		return i, false
-	}
-	if i < len(d) && d[i] == '.' {
-		j := digits(d, i+1)
-		if j == i+1 {
-			return j, false
-		}
-		i = j
-	}
-	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
-		i++
-		if i < len(d) && (d[i] == '+' || d[i] == '-') {
-			i++
-		}
-		j := digits(d, i)
-		if j == i {
-			return j, false
-		}
-		i = j
-	}
-	return i, true
-}
-
-func digits(d []byte, i int) int {
-	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-		i++
-	}
-	return i
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/penstock-dev/penstock/wasm-sdk/go/jsonscan"
 	"strings"
 	"testing"
 )
@@ -26,8 +27,8 @@ func TestScan(t *testing.T) {
 		{`["\x"]`, nil, false, false},
 		{"[\"\x01\"]", nil, false, false},
 		{`[1] x`, nil, false, false},
-		{strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth), []string{strings.Repeat("[", maxDepth-1) + strings.Repeat("]", maxDepth-1)}, true, true},
-		{strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1), nil, false, false},
+		{strings.Repeat("[", jsonscan.MaxDepth) + strings.Repeat("]", jsonscan.MaxDepth), []string{strings.Repeat("[", jsonscan.MaxDepth-1) + strings.Repeat("]", jsonscan.MaxDepth-1)}, true, true},
+		{strings.Repeat("[", jsonscan.MaxDepth+1) + strings.Repeat("]", jsonscan.MaxDepth+1), nil, false, false},
 	}
 	for _, tt := range tests {
 		var sc scanner
@@ -50,7 +51,7 @@ func FuzzScan(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var sc scanner
 		spans, _, ok := sc.scan(in)
-		if want := json.Valid(in); ok != want && strings.Count(string(in), "[")+strings.Count(string(in), "{") <= maxDepth {
+		if want := json.Valid(in); ok != want && strings.Count(string(in), "[")+strings.Count(string(in), "{") <= jsonscan.MaxDepth {
 			t.Fatalf("%q: scan says %v, encoding/json %v", in, ok, want)
 		}
 		for _, s := range spans {
