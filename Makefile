@@ -6,8 +6,13 @@ BENCHOPT ?= -benchmem
 
 .PHONY: run test bench lint build clean wasm
 
-run:
-	$(GO) run ./cmd/penstock dev pipelines.yaml
+run: bin/orders-function
+	$(GO) run ./cmd/penstock dev --log-level info pipelines.yaml
+
+# The example Lambda function pipelines.yaml invokes (an aws-lambda-go
+# program, run locally behind the Lambda Runtime API).
+bin/orders-function: $(wildcard examples/functions/orders/*.go) go.mod
+	$(GO) build -o $@ ./examples/functions/orders
 
 test:
 	$(GO) vet $(PKGS)

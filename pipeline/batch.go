@@ -14,6 +14,20 @@ const (
 	Delivered
 	// Failed records were not delivered by the target in this attempt.
 	Failed
+	// Oversized records cannot be sent by the target even alone (they exceed
+	// its payload limit). A target marks them instead of attempting them; the
+	// pipeline hands them to the on-failure handler with condition
+	// MaximumPayloadSizeExceeded.
+	Oversized
+	// Rejected records were given up and handed to the on-failure handler;
+	// they are committed and not attempted again.
+	Rejected
+	// held records are outside the part of the batch being attempted while
+	// the pipeline bisects it; targets see only Active records.
+	held Status = 255
+	// expired records are past the maximum record age, on their way to the
+	// on-failure handler.
+	expired Status = 254
 )
 
 // Batch is a run of consecutive records of one partition, in offset order,

@@ -33,9 +33,11 @@ type Lane struct {
 	timer   *time.Timer
 	pending []pendingCommit // outstanding commits, oldest first
 	failed  bool            // a permanent error stopped the lane
+	scratch []Record        // records handed to the on-failure handler
 
 	hw        atomic.Int64 // high watermark, -1 until known
 	committed atomic.Int64 // next offset committed, -1 until the first commit
+	start     atomic.Int64 // offset of the first record the lane took, -1 before
 	retrying  atomic.Int64 // failed attempts of the current batch
 	progress  atomic.Int64 // when the lane last finished a batch (Unix ns)
 }
@@ -60,6 +62,7 @@ func newLane(p *Pipeline, tp TopicPartition) *Lane {
 	l.timer.Stop()
 	l.hw.Store(-1)
 	l.committed.Store(-1)
+	l.start.Store(-1)
 	l.batch.TopicPartition = tp
 	// Segments hold whole batches, so full batches never straddle two.
 	l.q = newQueue(p.opts.BatchSize * max(1, (256+p.opts.BatchSize-1)/p.opts.BatchSize))
@@ -192,6 +195,9 @@ func (l *Lane) take() {
 	// after it, and release waits until the batch is done.
 	b.Records = avail[:n:n]
 	b.first, b.last = avail[0].Offset, avail[n-1].Offset
+	if l.start.Load() < 0 {
+		l.start.Store(b.first)
+	}
 	for range n {
 		b.Status = append(b.Status, Active)
 	}
@@ -227,77 +233,6 @@ func (l *Lane) run() {
 	l.mu.Unlock()
 	l.p.inflight.Add(-int64(dropped))
 	l.p.roomFreed()
-}
-
-// process runs one batch through filter, enrichers and target, retrying the
-// failed part with backoff until it succeeds or the lane stops, then commits.
-func (l *Lane) process(b *Batch) {
-	p := l.p
-	ctx := l.hard
-	if p.filter != nil {
-		for i := range b.Records {
-			if !p.filter.Match(&b.Records[i]) {
-				b.Status[i] = Filtered
-			}
-		}
-	}
-	enriched := len(p.enrichers) == 0
-	for attempt := 1; ; attempt++ {
-		b.Attempt = attempt
-		var err error
-		var res Result
-		if !enriched {
-			err = l.enrich(ctx, b)
-			enriched = err == nil
-		}
-		if err == nil && b.hasActive() {
-			res, err = p.target.Deliver(ctx, b)
-		}
-		if err == nil && !res.Partial {
-			break
-		}
-		if ctx.Err() != nil {
-			return // drain timeout or lost partition: nothing is committed
-		}
-		if err != nil && IsPermanent(err) {
-			l.failed = true
-			p.fail(l.tp, err)
-			return
-		}
-		if res.Partial && err == nil {
-			for i, s := range b.Status {
-				switch s {
-				case Active:
-					b.Status[i] = Delivered
-				case Failed:
-					b.Status[i] = Active
-				}
-			}
-		}
-		l.retrying.Store(int64(attempt))
-		p.stats.retries.Add(1)
-		p.log.Warn("delivery attempt failed; retrying", "partition", l.tp.String(),
-			"first_offset", b.FirstOffset(), "last_offset", b.LastOffset(), "attempt", attempt, "error", errText(err, res))
-		select {
-		case <-l.stopCh:
-			return // stopping: the batch is fetched again after restart
-		default:
-		}
-		if !sleep(ctx, l.stopCh, backoff(p.opts.InitialBackoff, p.opts.MaxBackoff, attempt)) {
-			return
-		}
-	}
-	l.retrying.Store(0)
-	l.commit(b.LastOffset() + 1)
-	p.stats.batches.Add(1)
-	filtered := 0
-	for _, s := range b.Status {
-		if s == Filtered {
-			filtered++
-		}
-	}
-	p.stats.delivered.Add(int64(len(b.Status) - filtered))
-	p.stats.filtered.Add(int64(filtered))
 }
 
 // commit starts the commit of next and, when the lane already has
@@ -353,34 +288,6 @@ func (l *Lane) flushCommits() {
 	for len(l.pending) > 0 {
 		l.awaitOldest()
 	}
-}
-
-func (l *Lane) enrich(ctx context.Context, b *Batch) error {
-	for _, e := range l.p.enrichers {
-		if err := e.Enrich(ctx, b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (b *Batch) hasActive() bool {
-	for _, s := range b.Status {
-		if s == Active {
-			return true
-		}
-	}
-	return false
-}
-
-func errText(err error, res Result) string {
-	if err != nil {
-		return err.Error()
-	}
-	if res.Partial {
-		return "some records were not delivered"
-	}
-	return ""
 }
 
 // backoff returns the delay before retry number attempt: exponential from

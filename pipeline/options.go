@@ -35,13 +35,30 @@ type Options struct {
 	// round trip per batch; after a crash, at most this many batches per
 	// partition, plus the one in delivery, are delivered again.
 	MaxUncommittedBatches int
+	// MaxRetryAttempts bounds the retries of a failing batch after its first
+	// attempt; when they are used up the batch goes to the on-failure handler
+	// with condition RetryAttemptsExhausted and is committed. Negative means
+	// no limit (the ESM's -1, DefaultOptions' value); the zero value means no
+	// retry at all. With no limit and an on-failure handler, the limit is 10,
+	// as the ESM applies it.
+	MaxRetryAttempts int
+	// MaxRecordAge sends records older than this (by their Kafka timestamp)
+	// to the on-failure handler with condition RecordAgeExceeded instead of
+	// delivering them; zero or negative means no limit.
+	MaxRecordAge time.Duration
+	// BisectOnError splits a batch whose delivery failed because of its
+	// content (an error wrapped with BatchFault, such as a function error)
+	// into two halves and delivers them one after the other, recursively,
+	// so a poison record is isolated; the second half waits until the first
+	// was delivered or given up, which keeps the partition's order.
+	BisectOnError bool
 	// Logger receives the pipeline's log; default slog.Default().
 	Logger *slog.Logger
 }
 
 // DefaultOptions returns the defaults of SPEC §2 and the configuration reference.
 func DefaultOptions(name string) Options {
-	o := Options{Name: name, BatchWindow: 500 * time.Millisecond}
+	o := Options{Name: name, BatchWindow: 500 * time.Millisecond, MaxRetryAttempts: -1}
 	o.setDefaults()
 	return o
 }
@@ -74,7 +91,17 @@ func (o *Options) setDefaults() {
 	if o.MaxUncommittedBatches <= 0 {
 		o.MaxUncommittedBatches = 16
 	}
+	if o.MaxRetryAttempts > maxRetryAttempts {
+		o.MaxRetryAttempts = maxRetryAttempts
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 }
+
+// maxRetryAttempts is the ESM's upper bound for MaximumRetryAttempts.
+const maxRetryAttempts = 10_000
+
+// onFailureRetryCap is the retry limit the ESM applies when retries are
+// unlimited but an on-failure destination is configured.
+const onFailureRetryCap = 10

@@ -31,12 +31,14 @@ type Pipeline struct {
 	filter    Filter
 	enrichers []Enricher
 	target    Target
+	onFailure FailureHandler
 
 	mu        sync.Mutex
 	lanes     map[TopicPartition]*Lane
 	committed map[TopicPartition]int64
 	state     State
 	reason    string
+	lastErr   string
 	cancel    context.CancelCauseFunc
 
 	inflight    atomic.Int64
@@ -46,7 +48,7 @@ type Pipeline struct {
 	roomWaiting atomic.Bool
 
 	stats struct {
-		in, delivered, filtered, batches, retries atomic.Int64
+		in, delivered, filtered, rejected, batches, retries, failureRetries atomic.Int64
 	}
 }
 
@@ -54,11 +56,17 @@ type Pipeline struct {
 type Stages struct {
 	Filter    Filter
 	Enrichers []Enricher
+	// OnFailure receives the records the pipeline gives up on; nil drops
+	// them with an error in the log.
+	OnFailure FailureHandler
 }
 
 // New returns a pipeline that reads src and delivers to target.
 func New(opts Options, src Source, stages Stages, target Target) *Pipeline {
 	opts.setDefaults()
+	if stages.OnFailure != nil && opts.MaxRetryAttempts < 0 {
+		opts.MaxRetryAttempts = onFailureRetryCap
+	}
 	return &Pipeline{
 		opts:      opts,
 		log:       opts.Logger.With("pipeline", opts.Name),
@@ -66,6 +74,7 @@ func New(opts Options, src Source, stages Stages, target Target) *Pipeline {
 		filter:    stages.Filter,
 		enrichers: stages.Enrichers,
 		target:    target,
+		onFailure: stages.OnFailure,
 		lanes:     make(map[TopicPartition]*Lane),
 		committed: make(map[TopicPartition]int64),
 		state:     StateCreating,
@@ -103,6 +112,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		errs = append(errs, e.Close(context.Background()))
 	}
 	errs = append(errs, p.target.Close(context.Background()))
+	if p.onFailure != nil {
+		errs = append(errs, p.onFailure.Close(context.Background()))
+	}
 
 	cause := context.Cause(ctx)
 	p.mu.Lock()
@@ -134,6 +146,11 @@ func (p *Pipeline) fail(tp TopicPartition, err error) {
 	p.log.Error("pipeline stopped: permanent error", "partition", tp.String(), "error", err)
 	p.mu.Lock()
 	p.reason = err.Error()
+	var pe *PermanentError
+	if errors.As(err, &pe) && pe.Reason != "" {
+		p.reason = pe.Reason
+	}
+	p.lastErr = err.Error()
 	cancel := p.cancel
 	p.mu.Unlock()
 	if cancel != nil {
@@ -267,6 +284,8 @@ type PartitionStats struct {
 	TopicPartition
 	// Committed is the next offset committed, -1 before the first commit.
 	Committed int64
+	// Start is the offset of the first record the lane took, -1 before.
+	Start int64
 	// HighWatermark is the partition's last known high watermark, -1 if unknown.
 	HighWatermark int64
 	// Queued counts records fetched but not yet in a batch.
@@ -275,24 +294,34 @@ type PartitionStats struct {
 	Retrying int64
 }
 
-// Lag is the records between the committed offset and the high watermark.
+// Lag is the records between the committed offset (before the first
+// commit, the first offset the lane took) and the high watermark.
 func (s PartitionStats) Lag() int64 {
-	if s.HighWatermark < 0 || s.Committed < 0 {
+	from := s.Committed
+	if from < 0 {
+		from = s.Start
+	}
+	if s.HighWatermark < 0 || from < 0 {
 		return 0
 	}
-	return max(s.HighWatermark-s.Committed, 0)
+	return max(s.HighWatermark-from, 0)
 }
 
 // Stats is a snapshot of a pipeline's counters.
 type Stats struct {
-	Name   string
-	State  State
+	Name  string
+	State State
+	// Reason says why the pipeline is in its state: USER_INITIATED, a
+	// reason code such as FUNCTION_CONFIG_NOT_VALID, or an error's text.
 	Reason string
-	// In counts records fetched; Delivered, those the target accepted (or
-	// that were passed on to the on-failure path); Filtered, those dropped
-	// by the filter. Batches counts committed batches; Retries, failed
-	// attempts.
-	In, Delivered, Filtered, Batches, Retries int64
+	// LastError is the error that stopped the pipeline, if one did.
+	LastError string
+	// In counts records fetched; Delivered, those the target accepted;
+	// Filtered, those dropped by the filter; Rejected, those given up and
+	// handed to the on-failure destination. Batches counts committed
+	// batches; Retries, failed attempts; FailureRetries, failed attempts to
+	// hand records to the on-failure destination.
+	In, Delivered, Filtered, Rejected, Batches, Retries, FailureRetries int64
 	// InflightBytes is the record bytes the pipeline holds now.
 	InflightBytes int64
 	Partitions    []PartitionStats
@@ -310,13 +339,13 @@ func (s Stats) Lag() int64 {
 // Stats returns a snapshot of the pipeline's counters and lanes.
 func (p *Pipeline) Stats() Stats {
 	p.mu.Lock()
-	s := Stats{Name: p.opts.Name, State: p.state, Reason: p.reason}
+	s := Stats{Name: p.opts.Name, State: p.state, Reason: p.reason, LastError: p.lastErr}
 	for tp, l := range p.lanes {
 		l.mu.Lock()
 		q := l.q.n
 		l.mu.Unlock()
 		s.Partitions = append(s.Partitions, PartitionStats{
-			TopicPartition: tp, Committed: l.committed.Load(), HighWatermark: l.hw.Load(),
+			TopicPartition: tp, Committed: l.committed.Load(), Start: l.start.Load(), HighWatermark: l.hw.Load(),
 			Queued: q, Retrying: l.retrying.Load(),
 		})
 	}
@@ -333,6 +362,8 @@ func (p *Pipeline) Stats() Stats {
 	s.In = p.stats.in.Load()
 	s.Delivered = p.stats.delivered.Load()
 	s.Filtered = p.stats.filtered.Load()
+	s.Rejected = p.stats.rejected.Load()
+	s.FailureRetries = p.stats.failureRetries.Load()
 	s.Batches = p.stats.batches.Load()
 	s.Retries = p.stats.retries.Load()
 	s.InflightBytes = p.inflight.Load()

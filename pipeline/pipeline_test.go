@@ -94,7 +94,10 @@ func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool
 	}
 }
 
+// fast shortens the backoff and retries without limit (the ESM default);
+// tests of the retry limit set MaxRetryAttempts after it.
 func fast(o pipeline.Options) pipeline.Options {
+	o.MaxRetryAttempts = -1
 	if o.InitialBackoff == 0 {
 		o.InitialBackoff = time.Millisecond
 		o.MaxBackoff = 5 * time.Millisecond

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Source fetches records of one topic and commits offsets for them.
@@ -88,11 +89,29 @@ type Enricher interface {
 	Close(ctx context.Context) error
 }
 
-// Result is what a target reports about a delivery that did not fail as a whole.
+// Result is what a target reports about a delivery attempt.
 type Result struct {
 	// Partial is true when only some records were delivered; the target has
-	// marked the others Failed.
+	// marked the others Failed, and only they are attempted again.
 	Partial bool
+	// Response describes the target's answer to the attempt, also when
+	// Deliver returned an error; on-failure records report it. Nil when the
+	// target has nothing to say.
+	Response *Response
+}
+
+// Response is what a target's service answered to a delivery attempt.
+type Response struct {
+	// RequestID identifies the attempt at the service (e.g. Lambda's request id).
+	RequestID string
+	// StatusCode is the service's HTTP status code, 0 if none was received.
+	StatusCode int
+	// ExecutedVersion is the function version that ran, for function targets.
+	ExecutedVersion string
+	// FunctionError is "Unhandled" or "Handled" when the function failed.
+	FunctionError string
+	// PayloadSize is the size in bytes of the request the target sent.
+	PayloadSize int
 }
 
 // Target delivers the Active records of a batch. Deliver returns an error
@@ -103,9 +122,79 @@ type Target interface {
 	Close(ctx context.Context) error
 }
 
+// FailureHandler receives the records a pipeline gives up on (the ESM's
+// on-failure destination). HandleFailure must return nil only once the
+// failure is durably recorded: the records' offsets are committed after it
+// returns nil, and it is called again, with backoff, until it does.
+type FailureHandler interface {
+	HandleFailure(ctx context.Context, f *Failure) error
+	Close(ctx context.Context) error
+}
+
+// Condition says why records were given up, in the ESM's words.
+type Condition string
+
+// Failure conditions.
+const (
+	// RetryAttemptsExhausted: the batch failed and its retries are used up.
+	RetryAttemptsExhausted Condition = "RetryAttemptsExhausted"
+	// MaximumPayloadSizeExceeded: a record alone exceeds the target's payload
+	// limit; it was never attempted.
+	MaximumPayloadSizeExceeded Condition = "MaximumPayloadSizeExceeded"
+	// RecordAgeExceeded: the records are older than the pipeline's maximum
+	// record age; they were not attempted again.
+	RecordAgeExceeded Condition = "RecordAgeExceeded"
+)
+
+// Failure describes records of one partition that a pipeline gave up on.
+type Failure struct {
+	TopicPartition
+	// Records are the records given up, in offset order. They alias the
+	// batch: nothing may be kept after HandleFailure returns.
+	Records []Record
+	// Condition says why.
+	Condition Condition
+	// Attempts counts the delivery attempts made for these records.
+	Attempts int
+	// Err is the last attempt's error, nil when no attempt failed with one.
+	Err error
+	// Response is the target's answer to the last attempt; nil when there was
+	// none (e.g. for MaximumPayloadSizeExceeded).
+	Response *Response
+	// At is when the records were given up.
+	At time.Time
+}
+
+// BatchFault marks a delivery error caused by the batch's content, such as a
+// function that returned an error for it, as opposed to the target being
+// unavailable or throttled. Only such errors make a pipeline with
+// BisectOnError split the batch.
+func BatchFault(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &batchFault{err}
+}
+
+type batchFault struct{ err error }
+
+func (e *batchFault) Error() string { return e.err.Error() }
+func (e *batchFault) Unwrap() error { return e.err }
+
+// IsBatchFault reports whether err is, or wraps, an error marked by BatchFault.
+func IsBatchFault(err error) bool {
+	var f *batchFault
+	return errors.As(err, &f)
+}
+
 // PermanentError marks a failure that retrying cannot fix (a missing
 // function, a denied permission): the pipeline stops instead of spinning.
-type PermanentError struct{ Err error }
+type PermanentError struct {
+	Err error
+	// Reason is the state reason the stopped pipeline reports (e.g.
+	// FUNCTION_CONFIG_NOT_VALID); empty means the error's text.
+	Reason string
+}
 
 func (e *PermanentError) Error() string { return e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
@@ -116,6 +205,14 @@ func Permanent(err error) error {
 		return nil
 	}
 	return &PermanentError{Err: err}
+}
+
+// PermanentReason wraps err as a PermanentError whose pipeline reports reason.
+func PermanentReason(reason string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err, Reason: reason}
 }
 
 // IsPermanent reports whether err is, or wraps, a PermanentError.

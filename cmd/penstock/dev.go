@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -92,8 +93,13 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, p := range f.Pipelines {
 		if p.Enabled && p.Source.Kafka != nil {
 			desc := "stdout"
-			if p.Target.File != nil {
-				desc = "file " + p.Target.File.Path
+			switch t := p.Target; {
+			case t.File != nil:
+				desc = "file " + t.File.Path
+			case t.Lambda != nil && len(t.Lambda.Command) > 0:
+				desc = "local function " + strings.Join(t.Lambda.Command, " ")
+			case t.Lambda != nil:
+				desc = "function " + t.Lambda.Function
 			}
 			fmt.Fprintf(stdout, "  pipeline %-17s %s → %s\n", p.Name, p.Source.Kafka.Topic, desc)
 		}

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 
+	"github.com/penstock-dev/penstock/internal/esm"
 	"github.com/penstock-dev/penstock/pipeline"
 	"github.com/penstock-dev/penstock/pipeline/config"
 	"github.com/penstock-dev/penstock/sources/kafka"
@@ -64,8 +66,17 @@ func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) 
 	if stages.Enrichers, err = BuildEnrichers(context.Background(), f, pc, log); err != nil {
 		return nil, err
 	}
+	src := esm.Source{BootstrapServers: strings.Join(kc.Brokers, ",")}
 	var target pipeline.Target
+	tname := targetName(pc)
 	switch t := pc.Target; {
+	case t.Lambda != nil:
+		lt, err := buildLambda(context.Background(), f, pc, src, log)
+		if err != nil {
+			closeAll(stages.Enrichers)
+			return nil, err
+		}
+		target, tname = lt, lt.ARN()
 	case t.File != nil:
 		ft, err := file.Open(t.File.Path)
 		if err != nil {
@@ -78,10 +89,18 @@ func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) 
 	default:
 		return nil, fmt.Errorf("pipeline %q: no target", pc.Name)
 	}
-	src, err := kafka.New(kc)
+	if stages.OnFailure, err = buildOnFailure(f, pc, tname, src, log); err != nil {
+		closeAll(stages.Enrichers)
+		_ = target.Close(context.Background())
+		return nil, err
+	}
+	source, err := kafka.New(kc)
 	if err != nil {
 		closeAll(stages.Enrichers)
 		_ = target.Close(context.Background())
+		if stages.OnFailure != nil {
+			_ = stages.OnFailure.Close(context.Background())
+		}
 		return nil, fmt.Errorf("pipeline %q: %w", pc.Name, err)
 	}
 	opts := pipeline.Options{
@@ -94,9 +113,14 @@ func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) 
 		MaxUncommittedBatches: pc.MaxUncommitted,
 		InitialBackoff:        pc.Retry.InitialBackoff,
 		MaxBackoff:            pc.Retry.MaxBackoff,
+		MaxRetryAttempts:      pc.Retry.MaximumRetryAttempts,
+		BisectOnError:         pc.Retry.BisectOnError,
 		Logger:                log,
 	}
-	return pipeline.New(opts, src, stages, target), nil
+	if pc.Retry.MaximumRecordAge > 0 {
+		opts.MaxRecordAge = pc.Retry.MaximumRecordAge
+	}
+	return pipeline.New(opts, source, stages, target), nil
 }
 
 // Engine runs pipelines.

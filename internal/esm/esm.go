@@ -4,7 +4,6 @@
 package esm
 
 import (
-	"encoding/base64"
 	"strconv"
 	"unicode/utf8"
 
@@ -33,12 +32,12 @@ func AppendRecord(dst []byte, r *pipeline.Record) []byte {
 	dst = append(dst, '"')
 	if r.Key != nil {
 		dst = append(dst, `,"key":"`...)
-		dst = base64.StdEncoding.AppendEncode(dst, r.Key)
+		dst = AppendBase64(dst, r.Key)
 		dst = append(dst, '"')
 	}
 	if r.Value != nil {
 		dst = append(dst, `,"value":"`...)
-		dst = base64.StdEncoding.AppendEncode(dst, r.Value)
+		dst = AppendBase64(dst, r.Value)
 		dst = append(dst, '"')
 	}
 	dst = append(dst, `,"headers":[`...)
@@ -50,12 +49,7 @@ func AppendRecord(dst []byte, r *pipeline.Record) []byte {
 		dst = append(dst, '{')
 		dst = AppendString(dst, h.Key)
 		dst = append(dst, ":["...)
-		for j, c := range h.Value {
-			if j > 0 {
-				dst = append(dst, ',')
-			}
-			dst = strconv.AppendUint(dst, uint64(c), 10)
-		}
+		dst = appendByteArray(dst, h.Value)
 		dst = append(dst, "]}"...)
 	}
 	dst = append(dst, "]}"...)

@@ -61,7 +61,9 @@ func ParseRecord(line []byte) (pipeline.Record, error) {
 		for k, vs := range h {
 			v := make([]byte, len(vs))
 			for i, b := range vs {
-				if b < 0 || b > 255 {
+				// Lambda writes signed (Java) bytes, -128..127; unsigned
+				// 0..255 is accepted too.
+				if b < -128 || b > 255 {
 					return pipeline.Record{}, fmt.Errorf("header %q: %d is not a byte", k, b)
 				}
 				v[i] = byte(b)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/penstock-dev/penstock/pipeline"
 )
@@ -23,6 +24,9 @@ type Source struct {
 	Value []byte
 	// Chunk is how many records of a partition are pushed at once; default 500.
 	Chunk int
+	// Timestamp, when set, gives each record's timestamp (Unix ms); by
+	// default records carry the time they are pushed.
+	Timestamp func(partition int32, offset int64) int64
 
 	mu        sync.Mutex
 	paused    []bool
@@ -88,9 +92,14 @@ func (s *Source) Run(ctx context.Context, sink pipeline.Sink) error {
 				continue
 			}
 			n := min(int64(s.Chunk), int64(s.PerPartition)-next[p])
+			now := time.Now().UnixMilli()
 			for i := range n {
 				chunk[i].Partition = int32(p)
 				chunk[i].Offset = next[p] + i
+				chunk[i].Timestamp = now
+				if s.Timestamp != nil {
+					chunk[i].Timestamp = s.Timestamp(int32(p), next[p]+i)
+				}
 			}
 			sink.Push(tps[p], pipeline.Records(chunk[:n]))
 			next[p] += n

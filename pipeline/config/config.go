@@ -154,8 +154,12 @@ type Pipeline struct {
 	// duplicates but makes each partition wait for a commit round trip
 	// every other batch.
 	MaxUncommitted int
-	// Retry is the backoff between delivery attempts.
+	// Retry is the backoff between delivery attempts and the failure
+	// controls.
 	Retry Retry
+	// OnFailure is where records go that the pipeline gives up on; nil
+	// when not set.
+	OnFailure *OnFailure
 	// Target is where batches go; required.
 	Target Target
 	// Pos is the position of the pipeline's mapping in the file.
@@ -254,6 +258,22 @@ type Retry struct {
 	// MaxBackoff caps the delay between retries; default 30s, at least
 	// InitialBackoff, at most 1h.
 	MaxBackoff time.Duration
+	// MaximumRetryAttempts is the ESM's MaximumRetryAttempts: retries after
+	// the first attempt before the batch goes to the on-failure destination;
+	// -1 (default) retries until success, 0..10000. With -1 and an
+	// on_failure destination, the limit is 10, as the ESM applies it.
+	MaximumRetryAttempts int
+	// MaximumRecordAge is the ESM's MaximumRecordAgeInSeconds: records older
+	// go to the on-failure destination; -1 (default) is no limit, else 60s
+	// to 7 days.
+	MaximumRecordAge time.Duration
+	// BisectOnError is the ESM's BisectBatchOnFunctionError: a batch the
+	// function fails is split in two and each half retried, recursively.
+	BisectOnError bool
+	// ReportBatchItemFailures is the ESM's ReportBatchItemFailures response
+	// type: the function's partial batch response names the records to
+	// retry. Function targets only.
+	ReportBatchItemFailures bool
 }
 
 // Target is where a pipeline delivers its batches. Exactly one field is
@@ -263,6 +283,8 @@ type Target struct {
 	Stdout *StdoutTarget
 	// File appends records to a file.
 	File *FileTarget
+	// Lambda invokes a function per batch.
+	Lambda *LambdaTarget
 }
 
 // StdoutTarget writes records to standard output, one JSON object per line.

@@ -112,11 +112,11 @@ func (w *walker) pipeline(n *yaml.Node, path string) *pipelineState {
 		MaxInflightBytes: DefaultMaxInflightBytes,
 		DrainTimeout:     DefaultDrainTimeout,
 		MaxUncommitted:   DefaultMaxUncommitted,
-		Retry:            Retry{InitialBackoff: DefaultInitialBackoff, MaxBackoff: DefaultMaxBackoff},
+		Retry:            Retry{InitialBackoff: DefaultInitialBackoff, MaxBackoff: DefaultMaxBackoff, MaximumRetryAttempts: -1, MaximumRecordAge: -1},
 		Pos:              Position{n.Line, n.Column},
 	}
 	st := &pipelineState{p: p, path: path}
-	var batch block
+	var batch, retry block
 	b := w.mapping(n, path, []field{
 		required(stringField("name", &p.Name, "a pipeline name", checkName)),
 		boolField("enabled", &p.Enabled),
@@ -139,7 +139,11 @@ func (w *walker) pipeline(n *yaml.Node, path string) *pipelineState {
 		durationField("drain_timeout", &p.DrainTimeout, 0, MaxDrainTimeout),
 		intField("max_uncommitted_batches", &p.MaxUncommitted, MinMaxUncommitted, MaxMaxUncommitted),
 		{key: "retry", decode: func(w *walker, n *yaml.Node, path string) bool {
-			return w.retry(n, path, &p.Retry)
+			retry = w.retry(n, path, &p.Retry)
+			return retry.ok
+		}},
+		{key: "on_failure", decode: func(w *walker, n *yaml.Node, path string) bool {
+			return w.onFailure(n, path, &p.OnFailure)
 		}},
 		required(field{key: "target", decode: func(w *walker, n *yaml.Node, path string) bool {
 			return w.target(n, path, &p.Target)
@@ -159,6 +163,24 @@ func (w *walker) pipeline(n *yaml.Node, path string) *pipelineState {
 			k.k.ConsumerGroupID = DefaultConsumerGroupPrefix + p.Name
 			st.group = k.k.ConsumerGroupID
 		}
+	}
+
+	// Records given up on need somewhere to go: Penstock drops nothing
+	// silently.
+	if p.OnFailure == nil && !b.has("on_failure") && retry.ok {
+		for _, k := range []string{"maximum_retry_attempts", "maximum_record_age"} {
+			if !retry.valid(k) {
+				continue
+			}
+			if (k == "maximum_retry_attempts" && p.Retry.MaximumRetryAttempts >= 0) || (k == "maximum_record_age" && p.Retry.MaximumRecordAge > 0) {
+				e := w.errorf(retry.at(k), join(path, "retry."+k), "%s gives records up, but the pipeline has no on_failure destination for them", k)
+				e.Hint = `add on_failure: {destination: "file:failures.jsonl"}, or {destination: discard} to drop them as Lambda does without a destination`
+			}
+		}
+	}
+	if retry.valid("report_batch_item_failures") && p.Retry.ReportBatchItemFailures && b.valid("target") && p.Target.Lambda == nil {
+		w.errorf(retry.at("report_batch_item_failures"), join(path, "retry.report_batch_item_failures"),
+			"report_batch_item_failures needs a function target (target.lambda): only a function returns a partial batch response")
 	}
 
 	// A batch must fit within the in-flight limit.
@@ -182,10 +204,20 @@ func (w *walker) pipeline(n *yaml.Node, path string) *pipelineState {
 // in a check spanning several fields: it was either left out or valid.
 func usable(b block, key string) bool { return !b.has(key) || b.valid(key) }
 
-func (w *walker) retry(n *yaml.Node, path string, r *Retry) bool {
+func (w *walker) retry(n *yaml.Node, path string, r *Retry) block {
 	b := w.mapping(n, path, []field{
 		durationField("initial_backoff", &r.InitialBackoff, MinBackoff, MaxBackoff),
 		durationField("max_backoff", &r.MaxBackoff, MinBackoff, MaxBackoff),
+		intField("maximum_retry_attempts", &r.MaximumRetryAttempts, -1, MaxRetryAttempts),
+		{key: "maximum_record_age", decode: func(w *walker, n *yaml.Node, path string) bool {
+			d, ok := w.recordAge(n, path)
+			if ok {
+				r.MaximumRecordAge = d
+			}
+			return ok
+		}},
+		boolField("bisect_on_error", &r.BisectOnError),
+		boolField("report_batch_item_failures", &r.ReportBatchItemFailures),
 	})
 	if usable(b, "initial_backoff") && usable(b, "max_backoff") && r.MaxBackoff < r.InitialBackoff {
 		if b.has("max_backoff") {
@@ -196,9 +228,9 @@ func (w *walker) retry(n *yaml.Node, path string, r *Retry) bool {
 				formatDuration(r.InitialBackoff), formatDuration(r.MaxBackoff))
 			e.Hint = "set max_backoff to at least " + formatDuration(r.InitialBackoff)
 		}
-		return false
+		b.ok = false
 	}
-	return b.ok
+	return b
 }
 
 // source walks a pipeline's source; it returns nil unless a valid kind is
@@ -516,6 +548,11 @@ func (w *walker) target(n *yaml.Node, path string, dst *Target) bool {
 		{key: "stdout", decode: func(w *walker, n *yaml.Node, path string) bool {
 			dst.Stdout = &StdoutTarget{}
 			return w.mapping(n, path, nil).ok
+		}},
+		{key: "lambda", decode: func(w *walker, n *yaml.Node, path string) bool {
+			lt, ok := w.lambdaTarget(n, path)
+			dst.Lambda = lt
+			return ok
 		}},
 		{key: "file", decode: func(w *walker, n *yaml.Node, path string) bool {
 			ft := &FileTarget{}

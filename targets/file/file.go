@@ -87,24 +87,30 @@ func (t *Target) Deliver(_ context.Context, b *pipeline.Batch) (pipeline.Result,
 		bp = new([]byte)
 	}
 	buf := AppendLines((*bp)[:0], b)
+	err := t.write(buf)
+	*bp = buf
+	t.bufs.Put(bp)
+	return pipeline.Result{}, err
+}
+
+// write appends buf to the file with one write and one sync. On failure the
+// file is cut back, so no partial write is left for the retry to follow.
+func (t *Target) write(buf []byte) error {
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.f == nil {
+		return fmt.Errorf("file target %s: closed", t.path)
+	}
 	n, err := t.f.WriteAt(buf, t.size)
 	if err == nil {
 		err = t.f.Sync()
 	}
 	if err != nil {
-		// Leave no half batch behind: the retry writes the whole batch again.
 		_ = t.f.Truncate(t.size)
-	} else {
-		t.size += int64(n)
+		return fmt.Errorf("file target %s: %w", t.path, err)
 	}
-	t.mu.Unlock()
-	*bp = buf
-	t.bufs.Put(bp)
-	if err != nil {
-		return pipeline.Result{}, fmt.Errorf("file target %s: %w", t.path, err)
-	}
-	return pipeline.Result{}, nil
+	t.size += int64(n)
+	return nil
 }
 
 // Close implements pipeline.Target.
