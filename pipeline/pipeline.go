@@ -158,6 +158,9 @@ func (p *Pipeline) fail(tp TopicPartition, err error) {
 	}
 }
 
+// LaneShare implements Sink.
+func (p *Pipeline) LaneShare() int64 { return p.laneShare() }
+
 // laneShare is each lane's fair share of the in-flight bound.
 func (p *Pipeline) laneShare() int64 {
 	n := p.nlanes.Load()

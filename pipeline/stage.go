@@ -48,6 +48,10 @@ type Sink interface {
 	SetHighWatermark(tp TopicPartition, hw int64)
 	// WaitRoom blocks while the pipeline holds max_inflight_bytes or more.
 	WaitRoom(ctx context.Context) error
+	// LaneShare is each partition's fair share of max_inflight_bytes. A
+	// source sizes its per-partition fetches by it, so that one fetch cannot
+	// hand a partition more than the pipeline means it to hold.
+	LaneShare() int64
 }
 
 // Filler writes records into a lane's queue, so a source converts what it

@@ -37,6 +37,12 @@ func (p *progress) print(w io.Writer) {
 		p.last[s.Name] = s.Delivered
 		line := fmt.Sprintf("%-16s %-8s in %s  delivered %s  filtered %s  %s rec/s  lag %s",
 			s.Name, s.State, num(s.In), num(s.Delivered), num(s.Filtered), num(int64(rate+0.5)), num(s.Lag()))
+		if s.Rejected > 0 {
+			line += "  on-failure " + num(s.Rejected)
+		}
+		if s.State == pipeline.StateFailed {
+			line += "  reason " + s.Reason
+		}
 		if retrying := retryingParts(s); retrying != "" {
 			line += "  retrying " + retrying
 		}
@@ -48,7 +54,7 @@ func retryingParts(s pipeline.Stats) string {
 	var parts []string
 	for _, p := range s.Partitions {
 		if p.Retrying > 0 {
-			parts = append(parts, fmt.Sprintf("%d(attempt %d)", p.Partition, p.Retrying+1))
+			parts = append(parts, fmt.Sprintf("%d(attempt %d, lag %s)", p.Partition, p.Retrying+1, num(p.Lag())))
 		}
 	}
 	return strings.Join(parts, ",")

@@ -11,7 +11,6 @@ package awstest
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,6 +25,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/penstock-dev/penstock/internal/uuid"
 )
 
 // Credentials is what a local endpoint accepts: the one access key pair it
@@ -654,7 +655,7 @@ func WriteError(w http.ResponseWriter, d Dialect, status int, k Kind, detail str
 	if detail != "" {
 		msg += " (" + detail + ")"
 	}
-	id := requestID()
+	id := uuid.New()
 	h := w.Header()
 	switch d {
 	case DialectS3:
@@ -685,13 +686,4 @@ func xmlEscape(s string) string {
 	var b strings.Builder
 	xml.EscapeText(&b, []byte(s))
 	return b.String()
-}
-
-func requestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

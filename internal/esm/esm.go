@@ -24,36 +24,7 @@ func AppendRecord(dst []byte, r *pipeline.Record) []byte {
 	dst = append(dst, `,"partition":`...)
 	dst = strconv.AppendInt(dst, int64(r.Partition), 10)
 	dst = append(dst, `,"offset":`...)
-	dst = strconv.AppendInt(dst, r.Offset, 10)
-	dst = append(dst, `,"timestamp":`...)
-	dst = strconv.AppendInt(dst, r.Timestamp, 10)
-	dst = append(dst, `,"timestampType":"`...)
-	dst = append(dst, r.TimestampType.String()...)
-	dst = append(dst, '"')
-	if r.Key != nil {
-		dst = append(dst, `,"key":"`...)
-		dst = AppendBase64(dst, r.Key)
-		dst = append(dst, '"')
-	}
-	if r.Value != nil {
-		dst = append(dst, `,"value":"`...)
-		dst = AppendBase64(dst, r.Value)
-		dst = append(dst, '"')
-	}
-	dst = append(dst, `,"headers":[`...)
-	for i := range r.Headers {
-		h := &r.Headers[i]
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, '{')
-		dst = AppendString(dst, h.Key)
-		dst = append(dst, ":["...)
-		dst = appendByteArray(dst, h.Value)
-		dst = append(dst, "]}"...)
-	}
-	dst = append(dst, "]}"...)
-	return dst
+	return appendRecordTail(dst, r)
 }
 
 const hexDigits = "0123456789abcdef"

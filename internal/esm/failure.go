@@ -1,11 +1,10 @@
 package esm
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"strconv"
 	"time"
 
+	"github.com/penstock-dev/penstock/internal/uuid"
 	"github.com/penstock-dev/penstock/pipeline"
 )
 
@@ -47,7 +46,7 @@ func (w *FailureRecord) Append(dst, scratch []byte, f *pipeline.Failure) ([]byte
 		reqID = f.Response.RequestID
 	}
 	if reqID == "" {
-		reqID = newUUID()
+		reqID = uuid.New()
 	}
 	dst = append(dst, `{"requestContext":{"requestId":`...)
 	dst = AppendString(dst, reqID)
@@ -109,23 +108,4 @@ func appendTime(dst []byte, ms int64) []byte {
 	dst = append(dst, '"')
 	dst = time.UnixMilli(ms).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z")
 	return append(dst, '"')
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
 }

@@ -11,9 +11,7 @@ package lambdaapi
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +26,7 @@ import (
 	"time"
 
 	"github.com/penstock-dev/penstock/internal/awstest"
+	"github.com/penstock-dev/penstock/internal/uuid"
 )
 
 // DefaultMaxPayload is AWS Lambda's limit on a synchronous invocation's
@@ -252,7 +251,7 @@ const (
 
 // serveInvoke handles a request whose signature verified.
 func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request) {
-	id := newRequestID()
+	id := uuid.New()
 	p := r.URL.Path
 	if r.Method != http.MethodPost || !strings.HasPrefix(p, pathPrefix) || !strings.HasSuffix(p, pathSuffix) ||
 		len(p) <= len(pathPrefix)+len(pathSuffix) {
@@ -454,13 +453,4 @@ func logResult(id, version, log string, took time.Duration) string {
 // does.
 func validation(value, member, constraint string) string {
 	return fmt.Sprintf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint)
-}
-
-func newRequestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

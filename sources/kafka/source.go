@@ -289,6 +289,19 @@ func (s *Source) onAssigned(ctx context.Context, _ *kgo.Client, m map[string][]i
 	// paused when it was last owned starts unpaused.
 	s.cl.ResumeFetchPartitions(m)
 	sink.Assign(list)
+	s.sizeFetches(sink.LaneShare())
+}
+
+// sizeFetches bounds what one fetch may return per partition to a quarter
+// of each partition's share of the pipeline's in-flight bound (between
+// 64 KiB and franz-go's default 1 MiB), and a whole fetch to four such
+// shares (at least 1 MiB, at most FetchMaxBytes). Without it one fetch could
+// hand a single partition more than the whole pipeline may hold, and a
+// partition stuck in retries would then hold memory the others need.
+func (s *Source) sizeFetches(share int64) {
+	part := min(max(share/4, 64<<10), 1<<20)
+	total := min(max(4*part, 1<<20), int64(s.cfg.FetchMaxBytes))
+	s.cl.UpdateFetchMaxBytes(int32(total), int32(part))
 }
 
 func (s *Source) revoke(m map[string][]int32, lost bool) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -402,6 +403,40 @@ func TestStuckPartitionDoesNotBlockOthers(t *testing.T) {
 		if ps.Partition != 2 && ps.Retrying != 0 {
 			t.Fatalf("healthy partition %d retrying", ps.Partition)
 		}
+	}
+	r.Stop(t)
+}
+
+// The same with far more data than the pipeline's in-flight bound: the
+// stuck partition is paused once it holds its share, so its backlog does
+// not take the memory the other partitions need.
+func TestStuckPartitionDoesNotBlockOthersUnderMemoryBound(t *testing.T) {
+	const parts, per = 4, 8000 // 4 × 8000 × ~600 B ≈ 19 MB through a 2 MiB bound
+	c := kafkatest.Start(t, parts, "orders")
+	kafkatest.ProduceSync(t, c.Producer(t), kafkatest.Numbered("orders", parts, 0, parts*per, 600))
+	d := newDeliveries()
+	srv := endpoint(t, func(_ context.Context, inv *lambdaapi.Invocation) lambdaapi.Reply {
+		var ev events.KafkaEvent
+		json.Unmarshal(inv.Payload, &ev)
+		if _, stuck := ev.Records["orders-1"]; stuck {
+			return lambdaapi.Reply{FunctionError: "Unhandled", Payload: []byte(`{"errorMessage":"stuck"}`)}
+		}
+		d.add(&ev)
+		return lambdaapi.Reply{Payload: []byte("null")}
+	})
+	r := runPipeline(t, c, "g-stuck-mem", pipeline.Options{BatchSize: 100, BatchWindow: 20 * time.Millisecond, MaxRetryAttempts: -1,
+		MaxInflightBytes: 2 << 20, BatchMaxBytes: 256 << 10}, pipeline.Stages{}, target(t, srv, lambda.Options{}))
+	deadline := time.Now().Add(60 * time.Second)
+	for d.delivered(0) != per || d.delivered(2) != per || d.delivered(3) != per {
+		if time.Now().After(deadline) {
+			s := r.p.Stats()
+			t.Fatalf("healthy partitions blocked: delivered %d %d %d of %d; in flight %d bytes; partitions %+v",
+				d.delivered(0), d.delivered(2), d.delivered(3), per, s.InflightBytes, fmt.Sprintf("%#v", s.Partitions))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := r.p.Stats(); s.InflightBytes > 4<<20 {
+		t.Fatalf("pipeline holds %d bytes, bound 2 MiB", s.InflightBytes)
 	}
 	r.Stop(t)
 }

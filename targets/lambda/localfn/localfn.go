@@ -66,6 +66,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/penstock-dev/penstock/internal/uuid"
 )
 
 // MaxPayload is the largest invocation request and response payload, in
@@ -423,7 +425,7 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Response, error)
 	case <-f.closed:
 		return Response{}, f.errClosed("")
 	}
-	inv := &invocation{id: requestID(), payload: payload, result: make(chan Response, 1)}
+	inv := &invocation{id: uuid.New(), payload: payload, result: make(chan Response, 1)}
 	sb, err := s.dispatch(ctx, inv)
 	if err != nil {
 		f.slots <- s
@@ -622,15 +624,6 @@ func (s *slot) dispatch(ctx context.Context, inv *invocation) (*sandbox, error) 
 			return nil, f.errClosed("")
 		}
 	}
-}
-
-// requestID returns a random UUID, as Lambda's request ids are.
-func requestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // traceID returns an X-Ray trace header for one invocation.
