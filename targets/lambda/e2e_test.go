@@ -440,3 +440,42 @@ func TestStuckPartitionDoesNotBlockOthersUnderMemoryBound(t *testing.T) {
 	}
 	r.Stop(t)
 }
+
+// A slow function delays delivery but loses nothing; a stop while an
+// invocation outlasts the drain timeout abandons that batch uncommitted, and
+// the next run delivers it.
+func TestSlowFunctionAndDrainTimeout(t *testing.T) {
+	c := kafkatest.Start(t, 1, "orders")
+	kafkatest.ProduceSync(t, c.Producer(t), kafkatest.Numbered("orders", 1, 0, 20, 100))
+	d := newDeliveries()
+	record := func(_ context.Context, inv *lambdaapi.Invocation) lambdaapi.Reply {
+		var ev events.KafkaEvent
+		json.Unmarshal(inv.Payload, &ev)
+		d.add(&ev)
+		return lambdaapi.Reply{Payload: []byte("null")}
+	}
+	slow := endpoint(t, lambdaapi.Slow(150*time.Millisecond, record))
+	r := runPipeline(t, c, "g-slow", pipeline.Options{BatchSize: 10, BatchWindow: 10 * time.Millisecond}, pipeline.Stages{}, target(t, slow, lambda.Options{}))
+	waitFor(t, 20*time.Second, "slow deliveries", func() bool { return r.p.Committed()[pipeline.TopicPartition{Topic: "orders"}] == 20 })
+	r.Stop(t)
+
+	kafkatest.ProduceSync(t, c.Producer(t), kafkatest.Numbered("orders", 1, 20, 10, 100))
+	stuck := endpoint(t, lambdaapi.Slow(time.Minute, record))
+	r2 := runPipeline(t, c, "g-slow", pipeline.Options{BatchSize: 10, BatchWindow: 10 * time.Millisecond, DrainTimeout: 200 * time.Millisecond},
+		pipeline.Stages{}, target(t, stuck, lambda.Options{}))
+	waitFor(t, 20*time.Second, "the hanging invocation", func() bool { return stuck.Invocations() == 1 })
+	start := time.Now()
+	r2.Stop(t)
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("stop took %v with a 200ms drain timeout", el)
+	}
+	if got := r2.p.Committed()[pipeline.TopicPartition{Topic: "orders"}]; got > 20 {
+		t.Fatalf("committed %d: the abandoned batch must not be committed", got)
+	}
+	r3 := runPipeline(t, c, "g-slow", pipeline.Options{BatchSize: 10, BatchWindow: 10 * time.Millisecond}, pipeline.Stages{}, target(t, endpoint(t, record), lambda.Options{}))
+	waitFor(t, 20*time.Second, "delivery after restart", func() bool { return r3.p.Committed()[pipeline.TopicPartition{Topic: "orders"}] == 30 })
+	r3.Stop(t)
+	if d.delivered(0) != 30 {
+		t.Fatalf("delivered up to %d, want 30", d.delivered(0))
+	}
+}
