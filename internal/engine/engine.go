@@ -77,6 +77,13 @@ func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) 
 			return nil, err
 		}
 		target, tname = lt, lt.ARN()
+	case t.SQS != nil || t.SNS != nil || t.S3 != nil:
+		at, name, err := buildAWSTarget(context.Background(), f, pc)
+		if err != nil {
+			closeAll(stages.Enrichers)
+			return nil, err
+		}
+		target, tname = at, name
 	case t.File != nil:
 		ft, err := file.Open(t.File.Path)
 		if err != nil {
@@ -89,7 +96,7 @@ func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) 
 	default:
 		return nil, fmt.Errorf("pipeline %q: no target", pc.Name)
 	}
-	if stages.OnFailure, err = buildOnFailure(f, pc, tname, src, log); err != nil {
+	if stages.OnFailure, err = buildOnFailure(context.Background(), f, pc, tname, src, kc.Brokers, kc.TLS, log); err != nil {
 		closeAll(stages.Enrichers)
 		_ = target.Close(context.Background())
 		return nil, err

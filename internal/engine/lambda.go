@@ -5,16 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/penstock-dev/penstock/internal/awsconf"
 	"github.com/penstock-dev/penstock/internal/esm"
 	"github.com/penstock-dev/penstock/pipeline"
 	"github.com/penstock-dev/penstock/pipeline/config"
-	"github.com/penstock-dev/penstock/targets/file"
 	"github.com/penstock-dev/penstock/targets/lambda"
 	"github.com/penstock-dev/penstock/targets/lambda/localfn"
 )
@@ -60,42 +57,13 @@ func buildLambda(ctx context.Context, f *config.File, pc *config.Pipeline, src e
 // chain, the target's region and endpoint. The client does not retry: the
 // pipeline's retry policy decides.
 func lambdaClient(ctx context.Context, lt *config.LambdaTarget) (*awslambda.Client, string, error) {
-	var opts []func(*awsconfig.LoadOptions) error
-	if lt.Region != "" {
-		opts = append(opts, awsconfig.WithRegion(lt.Region))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	s := awsconf.Settings{Region: lt.Region, EndpointURL: lt.EndpointURL}
+	cfg, err := awsconf.Load(ctx, s)
 	if err != nil {
-		return nil, "", fmt.Errorf("AWS configuration: %w", err)
+		return nil, "", err
 	}
-	if cfg.Region == "" {
-		return nil, "", fmt.Errorf("no AWS region: set target.lambda.region, use a function ARN, or set AWS_REGION")
-	}
-	c := awslambda.NewFromConfig(cfg, func(o *awslambda.Options) {
-		o.RetryMaxAttempts = 1
-		if lt.EndpointURL != "" {
-			o.BaseEndpoint = aws.String(lt.EndpointURL)
-		}
-	})
+	c := awslambda.NewFromConfig(cfg, func(o *awslambda.Options) { o.BaseEndpoint = s.Endpoint() })
 	return c, cfg.Region, nil
-}
-
-// buildOnFailure creates the on-failure handler of pc, or nil.
-func buildOnFailure(f *config.File, pc *config.Pipeline, targetARN string, src esm.Source, log *slog.Logger) (pipeline.FailureHandler, error) {
-	of := pc.OnFailure
-	switch {
-	case of == nil:
-		return nil, nil
-	case of.Discard:
-		return discard{log: log.With("pipeline", pc.Name)}, nil
-	case of.File != "":
-		h, err := file.OpenFailures(of.File, esm.NewFailureRecord(targetARN, src, false))
-		if err != nil {
-			return nil, f.Errorf(pipelinePath(f, pc)+".on_failure.destination", "%v", err)
-		}
-		return h, nil
-	}
-	return nil, fmt.Errorf("pipeline %q: unsupported on_failure destination %q", pc.Name, of.Destination)
 }
 
 // discard is the "discard" on-failure destination: records are logged and
@@ -121,14 +89,10 @@ func pipelinePath(f *config.File, pc *config.Pipeline) string {
 	return "pipelines"
 }
 
-// targetName names a pipeline's target in on-failure records: the
-// function's ARN, or the kind of target.
+// targetName names a file or stdout target in on-failure records.
 func targetName(pc *config.Pipeline) string {
-	switch t := pc.Target; {
-	case t.File != nil:
+	if t := pc.Target; t.File != nil {
 		return "file:" + t.File.Path
-	case t.Stdout != nil:
-		return "stdout"
 	}
-	return strings.ToLower(pc.Name)
+	return "stdout"
 }

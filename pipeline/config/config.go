@@ -285,6 +285,12 @@ type Target struct {
 	File *FileTarget
 	// Lambda invokes a function per batch.
 	Lambda *LambdaTarget
+	// SQS sends one message per record to a queue.
+	SQS *SQSTarget
+	// SNS publishes one message per record to a topic.
+	SNS *SNSTarget
+	// S3 writes one object per batch to a bucket.
+	S3 *S3Target
 }
 
 // StdoutTarget writes records to standard output, one JSON object per line.

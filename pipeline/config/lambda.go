@@ -68,16 +68,27 @@ type LambdaTarget struct {
 	PayloadLimit int64
 }
 
-// OnFailure says where records go that a pipeline gives up on.
+// OnFailure says where records go that a pipeline gives up on. Exactly one
+// of File, Discard, SQSQueueURL, SNSTopicARN, S3Bucket and KafkaTopic is set.
 type OnFailure struct {
-	// Destination is "file:PATH" (the ESM's on-failure record, one JSON
-	// line each; PATH is absolute once loaded) or "discard".
+	// Destination is as written: "file:PATH", "discard", an SQS queue ARN,
+	// an SNS topic ARN, an S3 bucket ARN, or "kafka://TOPIC".
 	Destination string
-	// File is the path of a file destination, "" otherwise.
+	// File is the absolute path of a file destination.
 	File string
 	// Discard is true for "discard": records are logged and dropped, as
 	// the ESM drops them without a destination.
 	Discard bool
+	// SQSQueueURL is the URL of an SQS queue destination.
+	SQSQueueURL string
+	// SNSTopicARN is the ARN of an SNS topic destination.
+	SNSTopicARN string
+	// S3Bucket is the bucket of an S3 destination.
+	S3Bucket string
+	// KafkaTopic is a topic on the source cluster.
+	KafkaTopic string
+	// AWS reaches an SQS, SNS or S3 destination.
+	AWS AWS
 }
 
 var (
@@ -288,14 +299,14 @@ func (w *walker) recordAge(n *yaml.Node, path string) (time.Duration, bool) {
 // onFailure walks on_failure.
 func (w *walker) onFailure(n *yaml.Node, path string, dst **OnFailure) bool {
 	of := &OnFailure{}
-	b := w.mapping(n, path, []field{
-		required(stringField("destination", &of.Destination, "a destination", nil)),
-	})
-	if !b.valid("destination") {
+	b := w.mapping(n, path, append(awsFields(&of.AWS),
+		required(stringField("destination", &of.Destination, "a destination", nil))))
+	if !b.valid("destination") || !allValid(b) {
 		return false
 	}
 	dpath := join(path, "destination")
 	d := strings.TrimSpace(of.Destination)
+	const hint = `use "file:PATH", "discard", an SQS queue ARN, an SNS topic ARN, an S3 bucket ARN or "kafka://TOPIC"`
 	switch {
 	case d == "discard":
 		of.Discard = true
@@ -306,14 +317,31 @@ func (w *walker) onFailure(n *yaml.Node, path string, dst **OnFailure) bool {
 			return false
 		}
 		of.File = w.resolvePath(p)
-	case strings.HasPrefix(d, "arn:aws:sqs:"), strings.HasPrefix(d, "arn:aws:sns:"), strings.HasPrefix(d, "arn:aws:s3:"), strings.HasPrefix(d, "kafka://"):
-		e := w.errorf(b.at("destination"), dpath, "%s: SQS, SNS, S3 and Kafka on-failure destinations are not supported by this release", quote(d))
-		e.Hint = `use "file:PATH" (the ESM's on-failure records as JSON lines) or "discard"`
-		return false
+	case sqsARNRe.MatchString(d):
+		of.SQSQueueURL, _, _ = queueURL(d, of.AWS.EndpointURL)
+		if of.AWS.Region == "" {
+			of.AWS.Region = sqsARNRe.FindStringSubmatch(d)[1]
+		}
+	case snsARNRe.MatchString(d):
+		of.SNSTopicARN = d
+		if of.AWS.Region == "" {
+			of.AWS.Region = snsARNRe.FindStringSubmatch(d)[1]
+		}
+	case s3ARNRe.MatchString(d):
+		of.S3Bucket = s3ARNRe.FindStringSubmatch(d)[1]
+	case kafkaTopic.MatchString(d):
+		of.KafkaTopic = kafkaTopic.FindStringSubmatch(d)[1]
 	default:
-		e := w.errorf(b.at("destination"), dpath, "unknown destination %s", quote(d))
-		e.Hint = `use "file:PATH" (the ESM's on-failure records as JSON lines) or "discard"`
+		w.errorf(b.at("destination"), dpath, "unknown destination %s", quote(d)).Hint = hint
 		return false
+	}
+	if of.Discard || of.File != "" || of.KafkaTopic != "" {
+		for _, k := range []string{"region", "role_arn", "external_id", "endpoint_url"} {
+			if b.has(k) {
+				w.errorf(b.at(k), join(path, k), "%s applies to SQS, SNS and S3 destinations", k)
+				return false
+			}
+		}
 	}
 	*dst = of
 	return true

@@ -554,6 +554,21 @@ func (w *walker) target(n *yaml.Node, path string, dst *Target) bool {
 			dst.Lambda = lt
 			return ok
 		}},
+		{key: "sqs", decode: func(w *walker, n *yaml.Node, path string) bool {
+			t, ok := w.sqsTarget(n, path)
+			dst.SQS = t
+			return ok
+		}},
+		{key: "sns", decode: func(w *walker, n *yaml.Node, path string) bool {
+			t, ok := w.snsTarget(n, path)
+			dst.SNS = t
+			return ok
+		}},
+		{key: "s3", decode: func(w *walker, n *yaml.Node, path string) bool {
+			t, ok := w.s3Target(n, path)
+			dst.S3 = t
+			return ok
+		}},
 		{key: "file", decode: func(w *walker, n *yaml.Node, path string) bool {
 			ft := &FileTarget{}
 			b := w.mapping(n, path, []field{

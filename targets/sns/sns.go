@@ -1,0 +1,190 @@
+// Package sns delivers batches to an Amazon SNS topic with PublishBatch: one
+// message per record, up to 10 per request within SNS's size limit, record
+// headers as message attributes, and, for FIFO topics, the record key as
+// message group and topic-partition-offset as deduplication id.
+package sns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/penstock-dev/penstock/internal/template"
+	"github.com/penstock-dev/penstock/pipeline"
+	"github.com/penstock-dev/penstock/targets/internal/msgbatch"
+)
+
+// MaxMessageBytes is SNS's limit on a message and on a PublishBatch
+// request: 256 KiB.
+const MaxMessageBytes = 256 << 10
+
+// TargetConfigNotValid is the state reason of a pipeline stopped because
+// its topic can never be written.
+const TargetConfigNotValid = "TARGET_CONFIG_NOT_VALID"
+
+// API is the part of the SNS client the target and the on-failure
+// destination use.
+type API interface {
+	PublishBatch(ctx context.Context, in *sns.PublishBatchInput, opts ...func(*sns.Options)) (*sns.PublishBatchOutput, error)
+	Publish(ctx context.Context, in *sns.PublishInput, opts ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// Options configure a Target.
+type Options struct {
+	// API is the SNS client; required.
+	API API
+	// TopicARN is the topic; required. An ARN ending in ".fifo" is a FIFO
+	// topic.
+	TopicARN string
+	// Body renders messages; nil sends each record in the ESM record shape.
+	Body *template.Template
+	// Group renders FIFO message group ids; nil uses the record key (or
+	// "<topic>-<partition>" without one).
+	Group *template.Template
+	// Attributes sends record headers as message attributes (String when
+	// the value is UTF-8, else Binary; at most 10).
+	Attributes bool
+}
+
+// Target is a pipeline.Target publishing to one topic.
+type Target struct {
+	o    Options
+	fifo bool
+	b    *msgbatch.Batcher
+	pool sync.Pool // *request
+}
+
+type request struct {
+	entries []types.PublishBatchRequestEntry
+	strs    []string
+	attrs   []map[string]types.MessageAttributeValue
+	in      sns.PublishBatchInput
+	failed  []int
+}
+
+// New returns a target publishing to o.TopicARN.
+func New(o Options) (*Target, error) {
+	if o.API == nil || o.TopicARN == "" {
+		return nil, errors.New("sns target: no topic")
+	}
+	t := &Target{o: o, fifo: strings.HasSuffix(o.TopicARN, ".fifo")}
+	t.b = msgbatch.New(msgbatch.Options{Body: o.Body, FIFO: t.fifo, Group: o.Group, Headers: o.Attributes,
+		MaxEntries: 10, MaxBytes: MaxMessageBytes, MaxMessage: MaxMessageBytes})
+	return t, nil
+}
+
+// FIFO reports whether the topic is a FIFO topic.
+func (t *Target) FIFO() bool { return t.fifo }
+
+// Deliver implements pipeline.Target.
+func (t *Target) Deliver(ctx context.Context, b *pipeline.Batch) (pipeline.Result, error) {
+	return t.b.Deliver(ctx, b, t)
+}
+
+// Close implements pipeline.Target.
+func (t *Target) Close(context.Context) error { return nil }
+
+// Send implements msgbatch.Sender with one PublishBatch.
+func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, error) {
+	rq, _ := t.pool.Get().(*request)
+	if rq == nil {
+		rq = &request{}
+	}
+	defer t.pool.Put(rq)
+	n := len(msgs)
+	if cap(rq.entries) < n {
+		rq.entries = make([]types.PublishBatchRequestEntry, n)
+		rq.strs = make([]string, 4*n)
+		rq.attrs = make([]map[string]types.MessageAttributeValue, n)
+	}
+	rq.entries = rq.entries[:n]
+	for i := range msgs {
+		m := &msgs[i]
+		e := &rq.entries[i]
+		*e = types.PublishBatchRequestEntry{}
+		s := rq.strs[4*i : 4*i+4]
+		s[0], s[1] = m.ID, m.Body
+		e.Id, e.Message = &s[0], &s[1]
+		if t.fifo {
+			s[2], s[3] = m.GroupID, m.DedupID
+			e.MessageGroupId, e.MessageDeduplicationId = &s[2], &s[3]
+		}
+		if len(m.Headers) > 0 {
+			if rq.attrs[i] == nil {
+				rq.attrs[i] = make(map[string]types.MessageAttributeValue, 4)
+			}
+			clear(rq.attrs[i])
+			for _, h := range m.Headers {
+				if len(rq.attrs[i]) == 10 {
+					break
+				}
+				if msgbatch.ValidAttributeName(h.Key) {
+					rq.attrs[i][h.Key] = attribute(h.Value)
+				}
+			}
+			e.MessageAttributes = rq.attrs[i]
+		}
+	}
+	rq.in = sns.PublishBatchInput{TopicArn: &t.o.TopicARN, PublishBatchRequestEntries: rq.entries}
+	out, err := t.o.API.PublishBatch(ctx, &rq.in)
+	clear(rq.strs)
+	if err != nil {
+		return nil, classify(err, t.o.TopicARN)
+	}
+	rq.failed = rq.failed[:0]
+	for _, f := range out.Failed {
+		id := aws.ToString(f.Id)
+		for i := range msgs {
+			if msgs[i].ID == id {
+				rq.failed = append(rq.failed, i)
+				break
+			}
+		}
+	}
+	return rq.failed, nil
+}
+
+
+var stringType, binaryType, blank = "String", "Binary", " "
+
+func attribute(v []byte) types.MessageAttributeValue {
+	if len(v) > 0 && utf8.Valid(v) {
+		s := unsafe.String(&v[0], len(v))
+		return types.MessageAttributeValue{DataType: &stringType, StringValue: &s}
+	}
+	if len(v) == 0 {
+		return types.MessageAttributeValue{DataType: &stringType, StringValue: &blank}
+	}
+	return types.MessageAttributeValue{DataType: &binaryType, BinaryValue: v}
+}
+
+func classify(err error, topic string) error {
+	var ae smithy.APIError
+	status := 0
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		status = re.Response.StatusCode
+	}
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "NotFound", "AuthorizationError", "InvalidSecurity", "KMSAccessDenied", "KMSDisabled", "KMSNotFound",
+			"UnrecognizedClientException", "InvalidClientTokenId", "AccessDenied", "AccessDeniedException":
+			return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("sns %s: %w", topic, err))
+		}
+	}
+	if status == http.StatusForbidden || status == http.StatusNotFound {
+		return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("sns %s: %w", topic, err))
+	}
+	return fmt.Errorf("sns %s: %w", topic, err)
+}
