@@ -13,7 +13,7 @@ func TestKey(t *testing.T) {
 	for tmpl, want := range map[string]string{
 		"{topic}/{partition}/{first_offset}-{last_offset}.jsonl": "orders/4/200-299.jsonl",
 		"{pipeline}/{yyyy}/{mm}/{dd}/{hh}/{first_offset}.json":   "etl/2025/11/29/10/200.json",
-		"static":                                                 "static",
+		"static": "static",
 	} {
 		k, err := Parse(tmpl)
 		if err != nil {

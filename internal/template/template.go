@@ -316,4 +316,3 @@ func (t *Template) raw(dst []byte, p *part, v []byte, ok bool) []byte {
 	}
 	return append(dst, v...)
 }
-

@@ -10,8 +10,8 @@ import (
 
 var rec = pipeline.Record{
 	Topic: "orders", Partition: 3, Offset: 1502, Timestamp: 1764411301200,
-	Key:   []byte(`{"id":"k-1","region":"eu"}`),
-	Value: []byte(`{"order_id":"ord-1","amount":129.95,"customer":{"name":"Jane \"JD\" Doe","tags":["vip","new"]},"items":[{"sku":"A"},{"sku":"B"}],"amount":130}`),
+	Key:     []byte(`{"id":"k-1","region":"eu"}`),
+	Value:   []byte(`{"order_id":"ord-1","amount":129.95,"customer":{"name":"Jane \"JD\" Doe","tags":["vip","new"]},"items":[{"sku":"A"},{"sku":"B"}],"amount":130}`),
 	Headers: []pipeline.Header{{Key: "type", Value: []byte("order")}, {Key: "trace", Value: []byte(`a"b`)}},
 }
 

@@ -155,7 +155,6 @@ func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, erro
 	return rq.failed, nil
 }
 
-
 var stringType, binaryType, blank = "String", "Binary", " "
 
 func attribute(v []byte) types.MessageAttributeValue {

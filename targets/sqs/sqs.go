@@ -159,7 +159,6 @@ func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, erro
 	return rq.failed, nil
 }
 
-
 var stringType, binaryType, blank = "String", "Binary", " "
 
 // attribute makes a message attribute of a header value: String when it is
