@@ -274,7 +274,7 @@ func classify(err error, bucket, key string) error {
 			return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("s3 %s/%s: %w", bucket, key, err))
 		}
 	}
-	if status == http.StatusForbidden {
+	if ae == nil && status == http.StatusForbidden {
 		return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("s3 %s/%s: %w", bucket, key, err))
 	}
 	return fmt.Errorf("s3 %s/%s: %w", bucket, key, err)

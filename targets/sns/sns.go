@@ -182,7 +182,7 @@ func classify(err error, topic string) error {
 			return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("sns %s: %w", topic, err))
 		}
 	}
-	if status == http.StatusForbidden || status == http.StatusNotFound {
+	if ae == nil && (status == http.StatusForbidden || status == http.StatusNotFound) {
 		return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("sns %s: %w", topic, err))
 	}
 	return fmt.Errorf("sns %s: %w", topic, err)

@@ -190,7 +190,7 @@ func classify(err error, queue string) error {
 			return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("sqs %s: %w", queue, err))
 		}
 	}
-	if status == http.StatusForbidden || status == http.StatusNotFound {
+	if ae == nil && (status == http.StatusForbidden || status == http.StatusNotFound) {
 		return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("sqs %s: %w", queue, err))
 	}
 	return fmt.Errorf("sqs %s: %w", queue, err)
