@@ -69,6 +69,7 @@ type request struct {
 	entries []types.PublishBatchRequestEntry
 	strs    []string
 	attrs   []map[string]types.MessageAttributeValue
+	vals    []string // attribute string values, viewing the records' headers
 	in      sns.PublishBatchInput
 	failed  []int
 }
@@ -109,6 +110,15 @@ func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, erro
 		rq.attrs = make([]map[string]types.MessageAttributeValue, n)
 	}
 	rq.entries = rq.entries[:n]
+	nh := 0
+	for i := range msgs {
+		nh += min(len(msgs[i].Headers), 10)
+	}
+	if cap(rq.vals) < nh {
+		rq.vals = make([]string, nh)
+	}
+	rq.vals = rq.vals[:nh]
+	v := 0
 	for i := range msgs {
 		m := &msgs[i]
 		e := &rq.entries[i]
@@ -130,7 +140,8 @@ func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, erro
 					break
 				}
 				if msgbatch.ValidAttributeName(h.Key) {
-					rq.attrs[i][h.Key] = attribute(h.Value)
+					rq.attrs[i][h.Key] = attribute(h.Value, &rq.vals[v])
+					v++
 				}
 			}
 			e.MessageAttributes = rq.attrs[i]
@@ -139,6 +150,7 @@ func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, erro
 	rq.in = sns.PublishBatchInput{TopicArn: &t.o.TopicARN, PublishBatchRequestEntries: rq.entries}
 	out, err := t.o.API.PublishBatch(ctx, &rq.in)
 	clear(rq.strs)
+	clear(rq.vals)
 	if err != nil {
 		return nil, classify(err, t.o.TopicARN)
 	}
@@ -157,10 +169,10 @@ func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, erro
 
 var stringType, binaryType, blank = "String", "Binary", " "
 
-func attribute(v []byte) types.MessageAttributeValue {
+func attribute(v []byte, s *string) types.MessageAttributeValue {
 	if len(v) > 0 && utf8.Valid(v) {
-		s := unsafe.String(&v[0], len(v))
-		return types.MessageAttributeValue{DataType: &stringType, StringValue: &s}
+		*s = unsafe.String(&v[0], len(v))
+		return types.MessageAttributeValue{DataType: &stringType, StringValue: s}
 	}
 	if len(v) == 0 {
 		return types.MessageAttributeValue{DataType: &stringType, StringValue: &blank}

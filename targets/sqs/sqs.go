@@ -73,6 +73,7 @@ type request struct {
 	entries []types.SendMessageBatchRequestEntry
 	strs    []string
 	attrs   []map[string]types.MessageAttributeValue
+	vals    []string // attribute string values, viewing the records' headers
 	in      sqs.SendMessageBatchInput
 	failed  []int
 }
@@ -113,6 +114,15 @@ func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, erro
 		rq.attrs = make([]map[string]types.MessageAttributeValue, n)
 	}
 	rq.entries = rq.entries[:n]
+	nh := 0
+	for i := range msgs {
+		nh += min(len(msgs[i].Headers), 10)
+	}
+	if cap(rq.vals) < nh {
+		rq.vals = make([]string, nh)
+	}
+	rq.vals = rq.vals[:nh]
+	v := 0
 	for i := range msgs {
 		m := &msgs[i]
 		e := &rq.entries[i]
@@ -134,7 +144,8 @@ func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, erro
 					break
 				}
 				if msgbatch.ValidAttributeName(h.Key) {
-					rq.attrs[i][h.Key] = attribute(h.Value)
+					rq.attrs[i][h.Key] = attribute(h.Value, &rq.vals[v])
+					v++
 				}
 			}
 			e.MessageAttributes = rq.attrs[i]
@@ -142,7 +153,8 @@ func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, erro
 	}
 	rq.in = sqs.SendMessageBatchInput{QueueUrl: &t.o.QueueURL, Entries: rq.entries}
 	out, err := t.o.API.SendMessageBatch(ctx, &rq.in)
-	clear(rq.strs) // drop views of the batch's buffers
+	clear(rq.strs)
+	clear(rq.vals) // drop views of the batch's buffers
 	if err != nil {
 		return nil, classify(err, t.o.QueueURL)
 	}
@@ -163,10 +175,10 @@ var stringType, binaryType, blank = "String", "Binary", " "
 
 // attribute makes a message attribute of a header value: String when it is
 // valid UTF-8 and not empty, Binary otherwise.
-func attribute(v []byte) types.MessageAttributeValue {
+func attribute(v []byte, s *string) types.MessageAttributeValue {
 	if len(v) > 0 && utf8.Valid(v) {
-		s := unsafe.String(&v[0], len(v))
-		return types.MessageAttributeValue{DataType: &stringType, StringValue: &s}
+		*s = unsafe.String(&v[0], len(v))
+		return types.MessageAttributeValue{DataType: &stringType, StringValue: s}
 	}
 	if len(v) == 0 { // SQS refuses empty attribute values
 		return types.MessageAttributeValue{DataType: &stringType, StringValue: &blank}
