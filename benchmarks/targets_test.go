@@ -40,7 +40,6 @@ func (nopSNS) Publish(context.Context, *awssns.PublishInput, ...func(*awssns.Opt
 	return &awssns.PublishOutput{}, nil
 }
 
-
 // BenchmarkTargetEncoding measures the per-record work of the SQS, SNS and
 // S3 targets on batches of 100 ~300-byte order records with one header,
 // without the network: SQS/SNS bodies (ESM records or a template), FIFO
