@@ -239,9 +239,11 @@ func (t *Target) multipart(ctx context.Context, st *state, key string, body []by
 			t.abort(key, up.UploadId)
 			return err
 		}
-		st.parts = append(st.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(n),
-			ChecksumCRC32: out.ChecksumCRC32, ChecksumCRC32C: out.ChecksumCRC32C, ChecksumCRC64NVME: out.ChecksumCRC64NVME,
-			ChecksumSHA1: out.ChecksumSHA1, ChecksumSHA256: out.ChecksumSHA256})
+		// The upload names no checksum algorithm, so the parts are
+		// listed by ETag alone (S3 then keeps a full-object checksum);
+		// listing the per-part checksums the SDK computed is refused by
+		// some S3 implementations for such uploads.
+		st.parts = append(st.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(n)})
 	}
 	_, err = t.o.API.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &t.o.Bucket, Key: &key,
 		UploadId: up.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: st.parts}})
