@@ -225,8 +225,8 @@ func TestFailuresGolden(t *testing.T) {
 	fl := &pipeline.Failure{TopicPartition: pipeline.TopicPartition{Topic: "orders", Partition: 3},
 		Records:   []pipeline.Record{{Topic: "orders", Partition: 3, Offset: 1502, Timestamp: 1764411301200, Value: []byte(`{"a":1}`)}},
 		Condition: pipeline.RetryAttemptsExhausted, Attempts: 11,
-		Response:  &pipeline.Response{RequestID: "0d0ab2f4-3f8a-4a8e-9d34-5f3cbd1a7c11", StatusCode: 200, ExecutedVersion: "$LATEST", FunctionError: "Unhandled", PayloadSize: 300},
-		At:        time.Date(2026, 11, 29, 10, 15, 30, 21e6, time.UTC)}
+		Response: &pipeline.Response{RequestID: "0d0ab2f4-3f8a-4a8e-9d34-5f3cbd1a7c11", StatusCode: 200, ExecutedVersion: "$LATEST", FunctionError: "Unhandled", PayloadSize: 300},
+		At:       time.Date(2026, 11, 29, 10, 15, 30, 21e6, time.UTC)}
 	if err := s3.NewFailures(s.client, s.bucket, "orders", rec).HandleFailure(context.Background(), fl); err != nil {
 		t.Fatal(err)
 	}
