@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,7 +39,16 @@ type Settings struct {
 // Load returns the AWS configuration for s. Credentials come from the
 // SDK's default chain: environment, shared config and credentials files
 // (AWS_PROFILE), web identity, ECS container or EC2 instance role.
+//
+// AWS_CA_BUNDLE, when set, names extra CA certificates the SDK trusts; when
+// it is set to a file that cannot be read, Load says so rather than failing
+// somewhere inside the SDK.
 func Load(ctx context.Context, s Settings) (aws.Config, error) {
+	if b := os.Getenv("AWS_CA_BUNDLE"); b != "" {
+		if _, err := os.Stat(b); err != nil {
+			return aws.Config{}, fmt.Errorf("AWS_CA_BUNDLE=%s cannot be read (%v): fix or unset it", b, err)
+		}
+	}
 	var opts []func(*config.LoadOptions) error
 	if s.Region != "" {
 		opts = append(opts, config.WithRegion(s.Region))

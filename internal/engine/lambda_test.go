@@ -171,10 +171,7 @@ func TestMissingFunctionStopsPipelineWithConfigNotValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDENGINE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "engine-secret")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	awsEnv(t, "AKIDENGINE", "engine-secret")
 	c := kafkatest.Start(t, 1, "orders")
 	kafkatest.ProduceSync(t, c.Producer(t), orderRecords(5))
 	dir := t.TempDir()
