@@ -221,6 +221,8 @@ type Kafka struct {
 	SessionTimeout time.Duration
 	// TLS configures encryption of broker connections.
 	TLS TLS
+	// Auth configures authentication; nil means none.
+	Auth *Auth
 }
 
 // TLS configures TLS for broker connections.
@@ -233,6 +235,10 @@ type TLS struct {
 	ServerName string
 	// InsecureSkipVerify disables certificate verification; default false.
 	InsecureSkipVerify bool
+	// RootCA is a reference to the brokers' CA certificates (a PEM bundle,
+	// or a secret {"certificate": "<PEM>"}): the ESM's
+	// SERVER_ROOT_CA_CERTIFICATE. Empty trusts the system's roots.
+	RootCA string
 }
 
 // Batch bounds the batches a pipeline hands to its target. A batch is sent

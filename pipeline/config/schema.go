@@ -279,15 +279,23 @@ func (w *walker) kafka(n *yaml.Node, path string) *kafkaState {
 		durationField("session_timeout", &k.SessionTimeout, MinSessionTimeout, MaxSessionTimeout),
 		{key: "tls", decode: func(w *walker, n *yaml.Node, path string) bool {
 			k.TLS.Enabled = true
-			return w.mapping(n, path, []field{
+			tb := w.mapping(n, path, []field{
 				boolField("enabled", &k.TLS.Enabled),
 				stringField("server_name", &k.TLS.ServerName, "a host name", nil),
 				boolField("insecure_skip_verify", &k.TLS.InsecureSkipVerify),
-			}).ok
+				refField("root_ca", &k.TLS.RootCA),
+			})
+			return tb.ok && allValid(tb)
+		}},
+		{key: "auth", decode: func(w *walker, n *yaml.Node, path string) bool {
+			return w.auth(n, path, k)
 		}},
 	})
 	if !b.ok {
 		return nil
+	}
+	if b.valid("auth") && (!b.has("tls") || b.valid("tls")) {
+		w.checkAuthTLS(n, path, b, k)
 	}
 	if b.valid("starting_position") {
 		const ts = "starting_position_timestamp"

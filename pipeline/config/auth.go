@@ -1,0 +1,166 @@
+package config
+
+import (
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Mechanism is how a Kafka source authenticates, named after the ESM's
+// SourceAccessConfigurations types.
+type Mechanism string
+
+// Mechanisms.
+const (
+	// BasicAuth is SASL/PLAIN (over TLS).
+	BasicAuth Mechanism = "BASIC_AUTH"
+	// ScramSHA256 is SASL/SCRAM-SHA-256 (over TLS).
+	ScramSHA256 Mechanism = "SASL_SCRAM_256_AUTH"
+	// ScramSHA512 is SASL/SCRAM-SHA-512 (over TLS).
+	ScramSHA512 Mechanism = "SASL_SCRAM_512_AUTH"
+	// ClientCertificate is mutual TLS with a client certificate.
+	ClientCertificate Mechanism = "CLIENT_CERTIFICATE_TLS_AUTH"
+	// MSKIAM is SASL/AWS_MSK_IAM with AWS credentials.
+	MSKIAM Mechanism = "AWS_MSK_IAM"
+)
+
+// Mechanisms lists the accepted mechanisms.
+var Mechanisms = []Mechanism{BasicAuth, ScramSHA256, ScramSHA512, ClientCertificate, MSKIAM}
+
+// Auth is a Kafka source's authentication. Credentials are secret
+// references ("secretsmanager:NAME[:KEY]", "env:NAME", "file:PATH"), never
+// inline values.
+type Auth struct {
+	// Mechanism is the authentication mechanism.
+	Mechanism Mechanism
+	// Secret is a reference to a secret in Lambda's JSON shapes:
+	// {"username","password"} for SASL, {"certificate","privateKey",
+	// "privateKeyPassword"} for client certificates.
+	Secret string
+	// Username and Password are references to the SASL credentials, as an
+	// alternative to Secret.
+	Username, Password string
+	// Certificate, PrivateKey and PrivateKeyPassword are references to the
+	// client certificate chain (PEM, leaf first), its PKCS#8 key and the
+	// key's password, as an alternative to Secret.
+	Certificate, PrivateKey, PrivateKeyPassword string
+	// AWS reaches AWS for MSK IAM (region, role to assume).
+	AWS AWS
+}
+
+// SASL reports whether the mechanism is a SASL one.
+func (m Mechanism) SASL() bool { return m != ClientCertificate && m != "" }
+
+// checkRef checks a secret reference: it must be one, not a value.
+func checkRef(s string) (msg, hint string) {
+	for _, p := range []string{"secretsmanager:", "env:", "file:", "${secretsmanager:", "${env:", "${file:"} {
+		if strings.HasPrefix(s, p) && len(s) > len(p) {
+			return "", ""
+		}
+	}
+	return "secrets are references, never inline values", `write secretsmanager:NAME (or NAME:KEY), env:VARIABLE or file:PATH`
+}
+
+func refField(key string, dst *string) field {
+	return stringField(key, dst, "a secret reference", checkRef)
+}
+
+// auth walks source.kafka.auth.
+func (w *walker) auth(n *yaml.Node, path string, k *Kafka) bool {
+	a := &Auth{}
+	fields := append([]field{
+		required(enumField("mechanism", &a.Mechanism, Mechanisms, map[string]Mechanism{
+			"plain": BasicAuth, "sasl_plain": BasicAuth, "scram-sha-256": ScramSHA256, "scram-sha-512": ScramSHA512,
+			"scram": ScramSHA512, "mtls": ClientCertificate, "tls": ClientCertificate, "iam": MSKIAM, "aws_msk_iam": MSKIAM})),
+		refField("secret", &a.Secret),
+		refField("username", &a.Username),
+		refField("password", &a.Password),
+		refField("certificate", &a.Certificate),
+		refField("private_key", &a.PrivateKey),
+		refField("private_key_password", &a.PrivateKeyPassword),
+	}, awsFields(&a.AWS)...)
+	b := w.mapping(n, path, fields)
+	if !b.ok || !allValid(b) {
+		return false
+	}
+	bad := func(key, format string, args ...any) bool {
+		at := n
+		if b.has(key) {
+			at = b.at(key)
+		}
+		w.errorf(at, join(path, key), format, args...)
+		return false
+	}
+	has := func(keys ...string) bool {
+		for _, k := range keys {
+			if b.has(k) {
+				return true
+			}
+		}
+		return false
+	}
+	switch m := a.Mechanism; {
+	case m == BasicAuth || m == ScramSHA256 || m == ScramSHA512:
+		if has("certificate", "private_key", "private_key_password") {
+			return bad(firstOf(b, "certificate", "private_key", "private_key_password"), "%s takes a username and password, not a certificate", m)
+		}
+		if b.has("secret") == (b.has("username") || b.has("password")) {
+			return bad("secret", "%s needs either secret (a {\"username\", \"password\"} secret) or username and password", m)
+		}
+		if !b.has("secret") && !(b.has("username") && b.has("password")) {
+			return bad(firstOf(b, "username", "password"), "%s needs both username and password", m)
+		}
+	case m == ClientCertificate:
+		if has("username", "password") {
+			return bad(firstOf(b, "username", "password"), "%s takes a certificate and private key, not a username and password", m)
+		}
+		if b.has("secret") == has("certificate", "private_key") {
+			return bad("secret", "%s needs either secret (a {\"certificate\", \"privateKey\"} secret) or certificate and private_key", m)
+		}
+		if !b.has("secret") && !(b.has("certificate") && b.has("private_key")) {
+			return bad(firstOf(b, "certificate", "private_key"), "%s needs both certificate and private_key", m)
+		}
+	case m == MSKIAM:
+		if has("secret", "username", "password", "certificate", "private_key", "private_key_password") {
+			return bad(firstOf(b, "secret", "username", "password", "certificate", "private_key", "private_key_password"),
+				"AWS_MSK_IAM authenticates with AWS credentials (the default chain, or role_arn), not a secret")
+		}
+	}
+	if a.Mechanism != MSKIAM && has("region", "role_arn", "external_id", "endpoint_url") {
+		return bad(firstOf(b, "region", "role_arn", "external_id", "endpoint_url"), "%s applies to AWS_MSK_IAM only", firstOf(b, "region", "role_arn", "external_id", "endpoint_url"))
+	}
+	k.Auth = a
+	return true
+}
+
+func firstOf(b block, keys ...string) string {
+	for _, k := range keys {
+		if b.has(k) {
+			return k
+		}
+	}
+	return keys[0]
+}
+
+// checkAuthTLS applies the rules between auth and tls: SASL and client
+// certificates need TLS (SASL over plaintext would send the credentials in
+// clear).
+func (w *walker) checkAuthTLS(n *yaml.Node, path string, b block, k *Kafka) {
+	if k.Auth == nil {
+		return
+	}
+	switch {
+	case k.Auth.Mechanism == ClientCertificate && !k.TLS.Enabled && b.has("tls"):
+		w.errorf(b.at("tls"), join(path, "tls.enabled"), "%s is mutual TLS: TLS cannot be disabled", k.Auth.Mechanism)
+	case k.Auth.Mechanism == ClientCertificate:
+		k.TLS.Enabled = true
+	case k.Auth.Mechanism.SASL() && !k.TLS.Enabled:
+		at := b.at("auth")
+		if b.has("tls") {
+			at = b.at("tls")
+		}
+		e := w.errorf(at, join(path, "tls"), "SASL over plaintext: %s would send credentials in clear; enable TLS", k.Auth.Mechanism)
+		e.Hint = "add tls: {} (and root_ca when the brokers use a private CA)"
+	}
+}
+
