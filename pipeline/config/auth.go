@@ -163,4 +163,3 @@ func (w *walker) checkAuthTLS(n *yaml.Node, path string, b block, k *Kafka) {
 		e.Hint = "add tls: {} (and root_ca when the brokers use a private CA)"
 	}
 }
-
