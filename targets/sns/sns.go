@@ -71,7 +71,6 @@ type request struct {
 	attrs   []map[string]types.MessageAttributeValue
 	vals    []string // attribute string values, viewing the records' headers
 	in      sns.PublishBatchInput
-	failed  []int
 }
 
 // New returns a target publishing to o.TopicARN.
@@ -97,7 +96,7 @@ func (t *Target) Deliver(ctx context.Context, b *pipeline.Batch) (pipeline.Resul
 func (t *Target) Close(context.Context) error { return nil }
 
 // Send implements msgbatch.Sender with one PublishBatch.
-func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, error) {
+func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message, failed []int) ([]int, error) {
 	rq, _ := t.pool.Get().(*request)
 	if rq == nil {
 		rq = &request{}
@@ -154,17 +153,16 @@ func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, erro
 	if err != nil {
 		return nil, classify(err, t.o.TopicARN)
 	}
-	rq.failed = rq.failed[:0]
 	for _, f := range out.Failed {
 		id := aws.ToString(f.Id)
 		for i := range msgs {
 			if msgs[i].ID == id {
-				rq.failed = append(rq.failed, i)
+				failed = append(failed, i)
 				break
 			}
 		}
 	}
-	return rq.failed, nil
+	return failed, nil
 }
 
 var stringType, binaryType, blank = "String", "Binary", " "

@@ -75,7 +75,6 @@ type request struct {
 	attrs   []map[string]types.MessageAttributeValue
 	vals    []string // attribute string values, viewing the records' headers
 	in      sqs.SendMessageBatchInput
-	failed  []int
 }
 
 // New returns a target writing to o.QueueURL.
@@ -101,7 +100,7 @@ func (t *Target) Deliver(ctx context.Context, b *pipeline.Batch) (pipeline.Resul
 func (t *Target) Close(context.Context) error { return nil }
 
 // Send implements msgbatch.Sender with one SendMessageBatch.
-func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, error) {
+func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message, failed []int) ([]int, error) {
 	rq, _ := t.pool.Get().(*request)
 	if rq == nil {
 		rq = &request{}
@@ -158,17 +157,16 @@ func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message) ([]int, erro
 	if err != nil {
 		return nil, classify(err, t.o.QueueURL)
 	}
-	rq.failed = rq.failed[:0]
 	for _, f := range out.Failed {
 		id := aws.ToString(f.Id)
 		for i := range msgs {
 			if msgs[i].ID == id {
-				rq.failed = append(rq.failed, i)
+				failed = append(failed, i)
 				break
 			}
 		}
 	}
-	return rq.failed, nil
+	return failed, nil
 }
 
 var stringType, binaryType, blank = "String", "Binary", " "

@@ -40,11 +40,11 @@ type Message struct {
 	Record int
 }
 
-// Sender sends one request. It returns the positions (in msgs) of the
-// messages the service did not take, or an error when the request failed
-// as a whole.
+// Sender sends one request. It appends to failed the positions (in msgs)
+// of the messages the service did not take and returns it, or returns an
+// error when the request failed as a whole.
 type Sender interface {
-	Send(ctx context.Context, msgs []Message) (failed []int, err error)
+	Send(ctx context.Context, msgs []Message, failed []int) ([]int, error)
 }
 
 // Options configure a Batcher.
@@ -80,9 +80,10 @@ type Batcher struct {
 }
 
 type state struct {
-	buf   []byte    // bodies, group and dedup ids of the batch
-	spans []span    // per record: where its strings are in buf
-	msgs  []Message // the current request
+	buf    []byte    // bodies, group and dedup ids of the batch
+	spans  []span    // per record: where its strings are in buf
+	msgs   []Message // the current request
+	failed []int     // positions in msgs the service did not take
 }
 
 type span struct {
@@ -149,7 +150,8 @@ func (bt *Batcher) Deliver(ctx context.Context, b *pipeline.Batch, s Sender) (pi
 			i = j
 			continue
 		}
-		failed, err := s.Send(ctx, st.msgs)
+		failed, err := s.Send(ctx, st.msgs, st.failed[:0])
+		st.failed = failed
 		if err != nil {
 			if !sent || pipeline.IsPermanent(err) {
 				return res, err

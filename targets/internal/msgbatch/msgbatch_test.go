@@ -18,7 +18,7 @@ type sender struct {
 	err  error
 }
 
-func (s *sender) Send(_ context.Context, msgs []Message) ([]int, error) {
+func (s *sender) Send(_ context.Context, msgs []Message, failed []int) ([]int, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -28,7 +28,6 @@ func (s *sender) Send(_ context.Context, msgs []Message) ([]int, error) {
 		cp[i] = m
 	}
 	s.reqs = append(s.reqs, cp)
-	var failed []int
 	for i, m := range cp {
 		if s.fail != nil && s.fail(len(s.reqs)-1, m) {
 			failed = append(failed, i)
@@ -173,7 +172,7 @@ func TestWholeRequestErrors(t *testing.T) {
 
 type failAfter struct{ n *int }
 
-func (f *failAfter) Send(context.Context, []Message) ([]int, error) {
+func (f *failAfter) Send(context.Context, []Message, []int) ([]int, error) {
 	*f.n++
 	if *f.n > 1 {
 		return nil, errors.New("5xx")
@@ -211,4 +210,4 @@ func BenchmarkRender(b *testing.B) {
 
 type nopSender struct{}
 
-func (nopSender) Send(context.Context, []Message) ([]int, error) { return nil, nil }
+func (nopSender) Send(_ context.Context, _ []Message, f []int) ([]int, error) { return f, nil }
