@@ -9,6 +9,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/penstock-dev/penstock/internal/awsconf"
 	"github.com/penstock-dev/penstock/internal/esm"
@@ -112,7 +113,7 @@ func buildAWSTarget(ctx context.Context, f *config.File, pc *config.Pipeline) (p
 }
 
 // buildOnFailure creates the on-failure handler of pc, or nil.
-func buildOnFailure(ctx context.Context, f *config.File, pc *config.Pipeline, targetARN string, src esm.Source, brokers []string, tlsCfg *tls.Config, log *slog.Logger) (pipeline.FailureHandler, error) {
+func buildOnFailure(ctx context.Context, f *config.File, pc *config.Pipeline, targetARN string, src esm.Source, brokers []string, tlsCfg *tls.Config, kopts []kgo.Opt, log *slog.Logger) (pipeline.FailureHandler, error) {
 	of := pc.OnFailure
 	path := pipelinePath(f, pc) + ".on_failure"
 	if of == nil {
@@ -147,7 +148,7 @@ func buildOnFailure(ctx context.Context, f *config.File, pc *config.Pipeline, ta
 		}
 		return s3.NewFailures(c, of.S3Bucket, pc.Name, esm.NewFailureRecord(targetARN, src, true)), nil
 	case of.KafkaTopic != "":
-		h, err := kafka.NewFailures(kafka.Config{Brokers: brokers, Topic: of.KafkaTopic, TLS: tlsCfg})
+		h, err := kafka.NewFailures(kafka.Config{Brokers: brokers, Topic: of.KafkaTopic, TLS: tlsCfg, Opts: kopts})
 		if err != nil {
 			return nil, f.Errorf(path+".destination", "%v", err)
 		}

@@ -5,7 +5,6 @@ package engine
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,11 +48,13 @@ func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) 
 	if len(ov.BootstrapServers) > 0 {
 		kc.Brokers = ov.BootstrapServers
 	}
-	if k.TLS.Enabled {
-		kc.TLS = &tls.Config{ServerName: k.TLS.ServerName, InsecureSkipVerify: k.TLS.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-		if k.TLS.InsecureSkipVerify {
-			log.Warn("TLS certificate verification is OFF for this pipeline: anyone on the path can read and alter its records", "pipeline", pc.Name)
-		}
+	tlsCfg, accessOpts, err := kafkaAccess(context.Background(), f, pc)
+	if err != nil {
+		return nil, err
+	}
+	kc.TLS, kc.Opts = tlsCfg, append(kc.Opts, accessOpts...)
+	if k.TLS.Enabled && k.TLS.InsecureSkipVerify {
+		log.Warn("TLS certificate verification is OFF for this pipeline: anyone on the path can read and alter its records", "pipeline", pc.Name)
 	}
 	var stages pipeline.Stages
 	crit, err := BuildFilter(f, pc)
@@ -96,7 +97,7 @@ func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) 
 	default:
 		return nil, fmt.Errorf("pipeline %q: no target", pc.Name)
 	}
-	if stages.OnFailure, err = buildOnFailure(context.Background(), f, pc, tname, src, kc.Brokers, kc.TLS, log); err != nil {
+	if stages.OnFailure, err = buildOnFailure(context.Background(), f, pc, tname, src, kc.Brokers, kc.TLS, kc.Opts, log); err != nil {
 		closeAll(stages.Enrichers)
 		_ = target.Close(context.Background())
 		return nil, err

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 // CA is a certificate authority made for a test.
@@ -142,4 +145,38 @@ func StartSecure(tb testing.TB, o SecureOptions) *Cluster {
 	}
 	tb.Cleanup(c.Close)
 	return &Cluster{Cluster: c, Addrs: c.ListenAddrs()}
+}
+
+// SecureProducer returns a producer for a cluster started with o: it
+// trusts o.ServerCA, presents a certificate from o.ClientCA, and
+// authenticates as the superuser (o.Users[0]).
+func (c *Cluster) SecureProducer(tb testing.TB, o SecureOptions) *kgo.Client {
+	tb.Helper()
+	var opts []kgo.Opt
+	if o.ServerCA != nil {
+		pool := x509.NewCertPool()
+		pool.AddCert(o.ServerCA.Cert)
+		cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		if o.ClientCA != nil {
+			chain, key := o.ClientCA.Issue(tb, "producer", true)
+			cert, err := tls.X509KeyPair(chain, key)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+		opts = append(opts, kgo.DialTLSConfig(cfg))
+	}
+	if len(o.Users) > 0 {
+		u := o.Users[0]
+		switch u.Method {
+		case "PLAIN":
+			opts = append(opts, kgo.SASL(plain.Auth{User: u.Name, Pass: u.Password}.AsMechanism()))
+		case "SCRAM-SHA-512":
+			opts = append(opts, kgo.SASL(scram.Auth{User: u.Name, Pass: u.Password}.AsSha512Mechanism()))
+		default:
+			opts = append(opts, kgo.SASL(scram.Auth{User: u.Name, Pass: u.Password}.AsSha256Mechanism()))
+		}
+	}
+	return c.Producer(tb, opts...)
 }

@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/penstock-dev/penstock/internal/kafkatest"
+	"github.com/penstock-dev/penstock/internal/secretsapi"
+	"github.com/penstock-dev/penstock/pipeline/config"
+)
+
+// authCase is one access mode, consumed end to end from a pipelines file.
+type authCase struct {
+	name    string
+	cluster kafkatest.SecureOptions
+	// yaml is the source's tls and auth blocks; files (relative to the
+	// config file) are written first; env is set.
+	yaml  string
+	files map[string][]byte
+	env   map[string]string
+}
+
+// runAuthCase starts the case's cluster, produces 50 records, runs the
+// pipeline from YAML into a file and waits until all 50 are committed. It
+// returns the log the run wrote.
+func runAuthCase(t *testing.T, c authCase) string {
+	t.Helper()
+	if len(c.cluster.Topics) == 0 {
+		c.cluster.Topics = []string{"orders"}
+	}
+	cl := kafkatest.StartSecure(t, c.cluster)
+	dir := t.TempDir()
+	for name, b := range c.files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, v := range c.env {
+		t.Setenv(k, v)
+	}
+	yaml := fmt.Sprintf(`version: 1
+pipelines:
+  - name: orders
+    source:
+      kafka:
+        bootstrap_servers: [%q]
+        topic: orders
+        starting_position: TRIM_HORIZON
+        session_timeout: 2s
+%s
+    batch: {window: 10ms}
+    target: {file: {path: out.jsonl}}
+`, cl.Addrs[0], indent(c.yaml, "        "))
+	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	e := New(slog.New(slog.NewTextHandler(&logs, nil)), Overrides{})
+	if err := e.Start(f); err != nil {
+		t.Fatal(err)
+	}
+	defer e.StopAll()
+	kafkatest.ProduceSync(t, cl.SecureProducer(t, c.cluster), orderRecords(50))
+	waitCommitted(t, e, 50)
+	if n := lines(filepath.Join(dir, "out.jsonl")); n != 50 {
+		t.Fatalf("%d records delivered, want 50", n)
+	}
+	return logs.String()
+}
+
+func indent(s, pre string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		b.WriteString(pre + l + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// writeEncryptedKey encrypts a PKCS#8 key with openssl (an independent
+// implementation) using the given scheme flags.
+func writeEncryptedKey(t *testing.T, key []byte, pass string, flags ...string) []byte {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skipf("openssl is not installed: the encrypted-key case needs it to make its fixture (internal/tlsconf covers the decryption itself)")
+	}
+	args := append([]string{"pkcs8", "-topk8", "-passout", "pass:" + pass}, flags...)
+	cmd := exec.Command("openssl", args...)
+	cmd.Stdin = bytes.NewReader(key)
+	out, err := cmd.Output()
+	if err != nil {
+		cmd = exec.Command("openssl", append(args, "-provider", "legacy", "-provider", "default")...)
+		cmd.Stdin = bytes.NewReader(key)
+		if out, err = cmd.Output(); err != nil {
+			t.Fatalf("openssl %v: %v", args, err)
+		}
+	}
+	return out
+}
+
+// Every access mode consumes records end to end, from a pipelines file, with
+// credentials from env, file and Secrets Manager references.
+func TestAccessModesEndToEnd(t *testing.T) {
+	ca := kafkatest.NewCA(t, "broker CA")
+	clientCA := kafkatest.NewCA(t, "client CA")
+	chain, key := clientCA.Issue(t, "penstock", true)
+
+	sm, err := secretsapi.Start(secretsapi.Options{Region: "eu-west-1", AccessKeyID: "AKIDSM", SecretAccessKey: "sm-secret", AccountID: "123456789012"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sm.Close()
+	scramSecret, _ := json.Marshal(map[string]string{"username": "bob", "password": "bob-password-512"})
+	sm.Put("prod/kafka-scram", string(scramSecret))
+	mtlsSecret, _ := json.Marshal(map[string]string{"certificate": string(chain), "privateKey": string(key)})
+	sm.Put("prod/kafka-mtls", string(mtlsSecret))
+	smEnv := map[string]string{"PENSTOCK_SECRETSMANAGER_ENDPOINT": sm.URL(), "AWS_REGION": "eu-west-1"}
+	awsEnv(t, "AKIDSM", "sm-secret")
+
+	admin := kafkatest.User{Method: "SCRAM-SHA-256", Name: "admin", Password: "admin-password"}
+	cases := []authCase{
+		{name: "TLS with a private root CA", cluster: kafkatest.SecureOptions{ServerCA: ca},
+			yaml: "tls: {root_ca: \"file:ca.pem\"}", files: map[string][]byte{"ca.pem": ca.PEM}},
+		{name: "SASL/PLAIN (BASIC_AUTH) from files", cluster: kafkatest.SecureOptions{ServerCA: ca,
+			Users: []kafkatest.User{admin, {Method: "PLAIN", Name: "alice", Password: "alice-password"}}},
+			yaml:  "tls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: BASIC_AUTH, username: \"file:user\", password: \"file:pass\"}",
+			files: map[string][]byte{"ca.pem": ca.PEM, "user": []byte("alice\n"), "pass": []byte("alice-password\n")}},
+		{name: "SASL/SCRAM-SHA-256 from the environment", cluster: kafkatest.SecureOptions{ServerCA: ca,
+			Users: []kafkatest.User{admin, {Method: "SCRAM-SHA-256", Name: "carol", Password: "carol-password-256"}}},
+			yaml:  "tls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: SASL_SCRAM_256_AUTH, username: \"env:KAFKA_USER\", password: \"env:KAFKA_PASSWORD\"}",
+			files: map[string][]byte{"ca.pem": ca.PEM}, env: map[string]string{"KAFKA_USER": "carol", "KAFKA_PASSWORD": "carol-password-256"}},
+		{name: "SASL/SCRAM-SHA-512 from Secrets Manager", cluster: kafkatest.SecureOptions{ServerCA: ca,
+			Users: []kafkatest.User{admin, {Method: "SCRAM-SHA-512", Name: "bob", Password: "bob-password-512"}}},
+			yaml:  "tls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: SASL_SCRAM_512_AUTH, secret: \"secretsmanager:prod/kafka-scram\"}",
+			files: map[string][]byte{"ca.pem": ca.PEM}, env: smEnv},
+		{name: "client certificate from Secrets Manager", cluster: kafkatest.SecureOptions{ServerCA: ca, ClientCA: clientCA},
+			yaml:  "tls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: CLIENT_CERTIFICATE_TLS_AUTH, secret: \"secretsmanager:prod/kafka-mtls\"}",
+			files: map[string][]byte{"ca.pem": ca.PEM}, env: smEnv},
+		{name: "client certificate with a PBES2-encrypted key", cluster: kafkatest.SecureOptions{ServerCA: ca, ClientCA: clientCA},
+			yaml: "tls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: CLIENT_CERTIFICATE_TLS_AUTH, certificate: \"file:client.pem\", private_key: \"file:client.key\", private_key_password: \"env:KEY_PASSWORD\"}",
+			files: map[string][]byte{"ca.pem": ca.PEM, "client.pem": chain, "client.key": nil}, env: map[string]string{"KEY_PASSWORD": "key-pass"}},
+		{name: "client certificate with a PBES1-encrypted key", cluster: kafkatest.SecureOptions{ServerCA: ca, ClientCA: clientCA},
+			yaml: "tls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: CLIENT_CERTIFICATE_TLS_AUTH, certificate: \"file:client.pem\", private_key: \"file:client.key\", private_key_password: \"env:KEY_PASSWORD\"}",
+			files: map[string][]byte{"ca.pem": ca.PEM, "client.pem": chain, "client.key": nil}, env: map[string]string{"KEY_PASSWORD": "key-pass"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			switch {
+			case strings.Contains(c.name, "PBES2"):
+				c.files["client.key"] = writeEncryptedKey(t, key, "key-pass", "-v2", "aes256", "-v2prf", "hmacWithSHA256")
+			case strings.Contains(c.name, "PBES1"):
+				c.files["client.key"] = writeEncryptedKey(t, key, "key-pass", "-v1", "PBE-SHA1-3DES")
+			}
+			logs := runAuthCase(t, c)
+			for _, secret := range []string{"alice-password", "carol-password-256", "bob-password-512", "key-pass", "PRIVATE KEY"} {
+				if strings.Contains(logs, secret) {
+					t.Fatalf("a secret value appears in the log:\n%s", logs)
+				}
+			}
+		})
+	}
+}
