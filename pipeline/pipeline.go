@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // State is a pipeline's lifecycle state, named as the ESM names its states.
@@ -39,6 +40,9 @@ type Pipeline struct {
 	state     State
 	reason    string
 	lastErr   string
+	result    string    // last processing result reported by the source
+	resultAt  time.Time // when result was last logged
+	resultOK  atomic.Bool
 	cancel    context.CancelCauseFunc
 
 	inflight    atomic.Int64
@@ -158,6 +162,22 @@ func (p *Pipeline) fail(tp TopicPartition, err error) {
 	}
 }
 
+// SourceError implements Sink. The error is logged at most every 30
+// seconds per result, and shown in Stats until records flow again.
+func (p *Pipeline) SourceError(result string, err error) {
+	p.mu.Lock()
+	logIt := result != p.result || time.Since(p.resultAt) > 30*time.Second
+	p.result = result
+	if logIt {
+		p.resultAt = time.Now()
+	}
+	p.mu.Unlock()
+	p.resultOK.Store(false)
+	if logIt {
+		p.log.Warn("source: "+result, "error", err)
+	}
+}
+
 // LaneShare implements Sink.
 func (p *Pipeline) LaneShare() int64 { return p.laneShare() }
 
@@ -206,6 +226,12 @@ func (p *Pipeline) Revoke(tps []TopicPartition, lost bool) {
 
 // Push implements Sink.
 func (p *Pipeline) Push(tp TopicPartition, f Filler) {
+	if !p.resultOK.Load() {
+		p.resultOK.Store(true)
+		p.mu.Lock()
+		p.result = "OK"
+		p.mu.Unlock()
+	}
 	p.mu.Lock()
 	l := p.lanes[tp]
 	p.mu.Unlock()
@@ -319,6 +345,10 @@ type Stats struct {
 	Reason string
 	// LastError is the error that stopped the pipeline, if one did.
 	LastError string
+	// LastProcessingResult is "OK" once records flow, or the last failure
+	// the source reported (such as "EVENT_SOURCE_AUTHN_ERROR: SASL
+	// authentication failed"); empty before either.
+	LastProcessingResult string
 	// In counts records fetched; Delivered, those the target accepted;
 	// Filtered, those dropped by the filter; Rejected, those given up and
 	// handed to the on-failure destination. Batches counts committed
@@ -342,7 +372,7 @@ func (s Stats) Lag() int64 {
 // Stats returns a snapshot of the pipeline's counters and lanes.
 func (p *Pipeline) Stats() Stats {
 	p.mu.Lock()
-	s := Stats{Name: p.opts.Name, State: p.state, Reason: p.reason, LastError: p.lastErr}
+	s := Stats{Name: p.opts.Name, State: p.state, Reason: p.reason, LastError: p.lastErr, LastProcessingResult: p.result}
 	for tp, l := range p.lanes {
 		l.mu.Lock()
 		q := l.q.n

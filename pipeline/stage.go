@@ -48,6 +48,10 @@ type Sink interface {
 	SetHighWatermark(tp TopicPartition, hw int64)
 	// WaitRoom blocks while the pipeline holds max_inflight_bytes or more.
 	WaitRoom(ctx context.Context) error
+	// SourceError reports a failure the source keeps retrying (it cannot
+	// authenticate, is not authorized, cannot reach the brokers), as the
+	// pipeline's last processing result: the ESM's error code and message.
+	SourceError(result string, err error)
 	// LaneShare is each partition's fair share of max_inflight_bytes. A
 	// source sizes its per-partition fetches by it, so that one fetch cannot
 	// hand a partition more than the pipeline means it to hold.

@@ -42,6 +42,8 @@ func (p *progress) print(w io.Writer) {
 		}
 		if s.State == pipeline.StateFailed {
 			line += "  reason " + s.Reason
+		} else if r := s.LastProcessingResult; r != "" && r != "OK" {
+			line += "  " + r
 		}
 		if retrying := retryingParts(s); retrying != "" {
 			line += "  retrying " + retrying

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/penstock-dev/penstock/internal/kafkatest"
 	"github.com/penstock-dev/penstock/internal/secretsapi"
@@ -162,6 +163,79 @@ func TestAccessModesEndToEnd(t *testing.T) {
 			for _, secret := range []string{"alice-password", "carol-password-256", "bob-password-512", "key-pass", "PRIVATE KEY"} {
 				if strings.Contains(logs, secret) {
 					t.Fatalf("a secret value appears in the log:\n%s", logs)
+				}
+			}
+		})
+	}
+}
+
+// Each misconfigured access reports its ESM error in the pipeline's
+// status, and no secret value appears in the log or the status.
+func TestAccessFailuresAreReported(t *testing.T) {
+	ca := kafkatest.NewCA(t, "broker CA")
+	otherCA := kafkatest.NewCA(t, "someone else's CA")
+	clientCA := kafkatest.NewCA(t, "client CA")
+	admin := kafkatest.User{Method: "SCRAM-SHA-256", Name: "admin", Password: "admin-password"}
+	for _, c := range []struct {
+		name    string
+		cluster kafkatest.SecureOptions
+		yaml    string
+		files   map[string][]byte
+		env     map[string]string
+		want    string
+	}{
+		{"wrong password", kafkatest.SecureOptions{ServerCA: ca, Users: []kafkatest.User{admin, {Method: "SCRAM-SHA-256", Name: "carol", Password: "carol-right-password"}}},
+			"tls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: SASL_SCRAM_256_AUTH, username: \"env:KAFKA_USER\", password: \"env:KAFKA_PASSWORD\"}",
+			map[string][]byte{"ca.pem": ca.PEM}, map[string]string{"KAFKA_USER": "carol", "KAFKA_PASSWORD": "carol-wrong-password"},
+			"EVENT_SOURCE_AUTHN_ERROR: SASL authentication failed"},
+		{"unknown user", kafkatest.SecureOptions{ServerCA: ca, Users: []kafkatest.User{admin}},
+			"tls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: SASL_SCRAM_256_AUTH, username: \"env:KAFKA_USER\", password: \"env:KAFKA_PASSWORD\"}",
+			map[string][]byte{"ca.pem": ca.PEM}, map[string]string{"KAFKA_USER": "mallory", "KAFKA_PASSWORD": "mallory-password"},
+			"EVENT_SOURCE_AUTHN_ERROR: SASL authentication failed"},
+		{"server certificate from an untrusted CA", kafkatest.SecureOptions{ServerCA: ca},
+			"tls: {root_ca: \"file:ca.pem\"}", map[string][]byte{"ca.pem": otherCA.PEM}, nil,
+			"EVENT_SOURCE_AUTHN_ERROR: Penstock failed to authenticate the server"},
+		{"no client certificate where one is required", kafkatest.SecureOptions{ServerCA: ca, ClientCA: clientCA},
+			"tls: {root_ca: \"file:ca.pem\"}", map[string][]byte{"ca.pem": ca.PEM}, nil,
+			"EVENT_SOURCE_AUTHN_ERROR: Server failed to authenticate Penstock"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.cluster.Topics = []string{"orders"}
+			cl := kafkatest.StartSecure(t, c.cluster)
+			dir := t.TempDir()
+			for name, b := range c.files {
+				os.WriteFile(filepath.Join(dir, name), b, 0o600)
+			}
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			yaml := fmt.Sprintf("version: 1\npipelines:\n  - name: orders\n    source:\n      kafka:\n        bootstrap_servers: [%q]\n        topic: orders\n        starting_position: TRIM_HORIZON\n%s\n    target: {stdout: {}}\n",
+				cl.Addrs[0], indent(c.yaml, "        "))
+			f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs syncBuffer
+			e := New(slog.New(slog.NewTextHandler(&logs, nil)), Overrides{})
+			if err := e.Start(f); err != nil {
+				t.Fatal(err)
+			}
+			defer e.StopAll()
+			deadline := time.Now().Add(15 * time.Second)
+			var got string
+			for time.Now().Before(deadline) {
+				if got = e.Pipelines()[0].Stats().LastProcessingResult; got == c.want {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if got != c.want {
+				t.Fatalf("last processing result %q, want %q\n%s", got, c.want, logs.String())
+			}
+			status := fmt.Sprintf("%+v", e.Pipelines()[0].Stats())
+			for _, secret := range []string{"carol-wrong-password", "carol-right-password", "mallory-password"} {
+				if strings.Contains(logs.String(), secret) || strings.Contains(status, secret) {
+					t.Fatalf("a secret value appears in the log or status")
 				}
 			}
 		})

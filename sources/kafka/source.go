@@ -128,7 +128,8 @@ func New(cfg Config) (*Source, error) {
 		kgo.OnPartitionsAssigned(s.onAssigned),
 		kgo.OnPartitionsRevoked(s.onRevoked),
 		kgo.OnPartitionsLost(s.onLost),
-		kgo.WithLogger(kgoLogger{s.log}),
+		kgo.WithLogger(kgoLogger{l: s.log, report: s.report}),
+		kgo.WithHooks(statusHook{report: s.report}),
 	}
 	if cfg.SessionTimeout > 0 {
 		// Heartbeat three times per session, as Kafka recommends.
@@ -330,6 +331,17 @@ func (s *Source) onRevoked(_ context.Context, _ *kgo.Client, m map[string][]int3
 	s.revoke(m, false)
 }
 func (s *Source) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.revoke(m, true) }
+
+// report passes a classified connection failure to the pipeline, which
+// shows it as its last processing result.
+func (s *Source) report(result string, err error) {
+	s.sinkMu.Lock()
+	sink := s.sink
+	s.sinkMu.Unlock()
+	if sink != nil {
+		sink.SourceError(result, err)
+	}
+}
 
 // Pause implements pipeline.Source.
 func (s *Source) Pause(tp pipeline.TopicPartition) {
