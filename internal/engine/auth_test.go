@@ -145,10 +145,10 @@ func TestAccessModesEndToEnd(t *testing.T) {
 			yaml:  "tls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: CLIENT_CERTIFICATE_TLS_AUTH, secret: \"secretsmanager:prod/kafka-mtls\"}",
 			files: map[string][]byte{"ca.pem": ca.PEM}, env: smEnv},
 		{name: "client certificate with a PBES2-encrypted key", cluster: kafkatest.SecureOptions{ServerCA: ca, ClientCA: clientCA},
-			yaml: "tls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: CLIENT_CERTIFICATE_TLS_AUTH, certificate: \"file:client.pem\", private_key: \"file:client.key\", private_key_password: \"env:KEY_PASSWORD\"}",
+			yaml:  "tls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: CLIENT_CERTIFICATE_TLS_AUTH, certificate: \"file:client.pem\", private_key: \"file:client.key\", private_key_password: \"env:KEY_PASSWORD\"}",
 			files: map[string][]byte{"ca.pem": ca.PEM, "client.pem": chain, "client.key": nil}, env: map[string]string{"KEY_PASSWORD": "key-pass"}},
 		{name: "client certificate with a PBES1-encrypted key", cluster: kafkatest.SecureOptions{ServerCA: ca, ClientCA: clientCA},
-			yaml: "tls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: CLIENT_CERTIFICATE_TLS_AUTH, certificate: \"file:client.pem\", private_key: \"file:client.key\", private_key_password: \"env:KEY_PASSWORD\"}",
+			yaml:  "tls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: CLIENT_CERTIFICATE_TLS_AUTH, certificate: \"file:client.pem\", private_key: \"file:client.key\", private_key_password: \"env:KEY_PASSWORD\"}",
 			files: map[string][]byte{"ca.pem": ca.PEM, "client.pem": chain, "client.key": nil}, env: map[string]string{"KEY_PASSWORD": "key-pass"}},
 	}
 	for _, c := range cases {
