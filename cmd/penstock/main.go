@@ -18,6 +18,9 @@ Usage:
   penstock run FILE                   run the pipelines of FILE against real clusters
   penstock dev [FILE] [flags]         run FILE (default pipelines.yaml) against an embedded broker
   penstock validate FILE              check FILE and print every error
+  penstock check [FILE] [--pipeline NAME] [--json]
+                                      preflight: DNS, TCP, TLS, credentials, topic and
+                                      group access of every pipeline's cluster
   penstock test filter [flags]        run records through a filter (see penstock test -h)
   penstock test FILE                  run the tests: blocks of FILE
   penstock version                    print the version
@@ -48,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdDev(ctx, rest, stdout, stderr)
 	case "validate":
 		return cmdValidate(rest, stdout, stderr)
+	case "check":
+		return cmdCheck(ctx, rest, stdout, stderr)
 	case "test":
 		return cmdTest(rest, stdin, stdout, stderr)
 	case "version", "--version", "-version":

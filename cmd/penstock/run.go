@@ -126,7 +126,7 @@ func containsEq(s string) bool {
 // isBoolFlag lists the boolean flags, which take no separate value.
 func isBoolFlag(a string) bool {
 	switch a {
-	case "-demo", "--demo", "-h", "--help", "-help":
+	case "-demo", "--demo", "-h", "--help", "-help", "-json", "--json":
 		return true
 	}
 	return false

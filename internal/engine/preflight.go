@@ -1,0 +1,210 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/penstock-dev/penstock/pipeline/config"
+	"github.com/penstock-dev/penstock/sources/kafka"
+)
+
+// Check outcomes.
+const (
+	CheckOK   = "OK"
+	CheckFail = "FAIL"
+	CheckSkip = "SKIP"
+)
+
+// CheckResult is one line of a preflight check.
+type CheckResult struct {
+	Pipeline string `json:"pipeline"`
+	Check    string `json:"check"`
+	Target   string `json:"target"`
+	Status   string `json:"status"`
+	// Error is the ESM's error code and message where one applies.
+	Error string `json:"error,omitempty"`
+	// Detail says what was found; Fix what to do about a failure.
+	Detail string `json:"detail,omitempty"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// Preflight checks that pipeline pc can reach, authenticate to and consume
+// from its cluster: per broker DNS, TCP, TLS and authentication; then the
+// topic's existence and partitions, and the authorization consuming needs
+// (describing the topic, reading the group's offsets). Secret values never
+// appear in the results.
+func Preflight(ctx context.Context, f *config.File, pc *config.Pipeline, ov Overrides) []CheckResult {
+	k := pc.Source.Kafka
+	var out []CheckResult
+	add := func(check, target, status, errCode, detail, fix string) {
+		out = append(out, CheckResult{Pipeline: pc.Name, Check: check, Target: target, Status: status, Error: errCode, Detail: detail, Fix: fix})
+	}
+	brokers := k.BootstrapServers
+	if len(ov.BootstrapServers) > 0 {
+		brokers = ov.BootstrapServers
+	}
+	tlsCfg, opts, err := kafkaAccess(ctx, f, pc)
+	if err != nil {
+		add("credentials", pc.Name, CheckFail, "ESM_CONFIG_NOT_VALID", err.Error(), "fix the secret or reference named above")
+		return out
+	}
+	reachable := 0
+	for _, b := range brokers {
+		host, port, _ := net.SplitHostPort(b)
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		addrs, err := net.DefaultResolver.LookupHost(dctx, host)
+		cancel()
+		if err != nil {
+			add("dns", b, CheckFail, "ESM_CONFIG_NOT_VALID", err.Error(), "check the host name in bootstrap_servers and the DNS of the network Penstock runs in")
+			continue
+		}
+		add("dns", b, CheckOK, "", fmt.Sprint(addrs), "")
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), 5*time.Second)
+		if err != nil {
+			add("tcp", b, CheckFail, kafka.ResultBrokerUnreachable, err.Error(),
+				"check that the broker listens on port "+port+" and that firewalls / security groups allow Penstock to reach it")
+			continue
+		}
+		if tlsCfg == nil {
+			conn.Close()
+			add("tcp", b, CheckOK, "", "connected", "")
+			reachable++
+			continue
+		}
+		add("tcp", b, CheckOK, "", "connected", "")
+		cfg := tlsCfg.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName = host
+		}
+		tc := tls.Client(conn, cfg)
+		tc.SetDeadline(time.Now().Add(5 * time.Second))
+		err = tc.Handshake()
+		if err == nil {
+			// A broker that requires a client certificate may only say so
+			// on the first read after the handshake.
+			tc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			var one [1]byte
+			if _, rerr := tc.Read(one[:]); rerr != nil && !isTimeout(rerr) && kafka.Classify(rerr) != "" {
+				err = rerr
+			}
+		}
+		if err != nil {
+			tc.Close()
+			r := kafka.Classify(err)
+			fix := "check tls.root_ca (the brokers' CA) and tls.server_name"
+			if r == kafka.ResultClientRejected {
+				fix = "the broker requires a client certificate it trusts: set auth.mechanism CLIENT_CERTIFICATE_TLS_AUTH with a certificate its CA signed"
+			}
+			add("tls", b, CheckFail, r, err.Error(), fix)
+			continue
+		}
+		st := tc.ConnectionState()
+		tc.Close()
+		leaf := st.PeerCertificates[0]
+		left := time.Until(leaf.NotAfter)
+		detail := fmt.Sprintf("%s, certificate %q valid until %s (%d days)", tls.VersionName(st.Version), leaf.Subject.CommonName,
+			leaf.NotAfter.UTC().Format("2006-01-02"), int(left.Hours()/24))
+		status, fix := CheckOK, ""
+		if left < 14*24*time.Hour {
+			status, fix = CheckFail, "the broker's certificate expires in less than 14 days: renew it"
+		}
+		add("tls", b, status, "", detail, fix)
+		reachable++
+	}
+	if reachable == 0 {
+		add("kafka", pc.Name, CheckSkip, "", "no broker reachable", "")
+		return out
+	}
+	copts := append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID("penstock-check"),
+		kgo.DialTimeout(5 * time.Second), kgo.RetryTimeout(5 * time.Second), kgo.RequestRetries(1)}, opts...)
+	if tlsCfg != nil {
+		copts = append(copts, kgo.DialTLSConfig(tlsCfg))
+	}
+	var saslFailed atomic.Bool
+	copts = append(copts, kgo.WithHooks(checkHook{&saslFailed}))
+	cl, err := kgo.NewClient(copts...)
+	if err != nil {
+		add("kafka", pc.Name, CheckFail, "ESM_CONFIG_NOT_VALID", err.Error(), "")
+		return out
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	md, err := adm.Metadata(cctx, k.Topic)
+	if err != nil {
+		r := kafka.Classify(err)
+		if saslFailed.Load() {
+			r = kafka.ResultSASLFailed
+		}
+		target := "SASL " + string(authMechanism(k))
+		fix := "check the username and password (or the secret) and that the user exists on the cluster for this mechanism"
+		if r != kafka.ResultSASLFailed {
+			target, fix = pc.Name, "see the error"
+		}
+		add("authentication", target, CheckFail, r, err.Error(), fix)
+		return out
+	}
+	if k.Auth != nil {
+		add("authentication", "SASL "+string(authMechanism(k)), CheckOK, "", "authenticated", "")
+	}
+	td, ok := md.Topics[k.Topic]
+	switch {
+	case !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition):
+		add("topic", k.Topic, CheckFail, "ESM_CONFIG_NOT_VALID", "the topic does not exist", "create the topic, or fix source.kafka.topic")
+	case errors.Is(td.Err, kerr.TopicAuthorizationFailed):
+		add("topic", k.Topic, CheckFail, kafka.ResultNotAuthorized, td.Err.Error(),
+			"grant the principal Describe and Read on topic "+k.Topic)
+	case td.Err != nil:
+		add("topic", k.Topic, CheckFail, "", td.Err.Error(), "")
+	default:
+		add("topic", k.Topic, CheckOK, "", strconv.Itoa(len(td.Partitions))+" partitions", "")
+	}
+	offs, err := adm.FetchOffsets(cctx, k.ConsumerGroupID)
+	switch {
+	case errors.Is(err, kerr.GroupAuthorizationFailed) || errors.Is(offs.Error(), kerr.GroupAuthorizationFailed):
+		add("group", k.ConsumerGroupID, CheckFail, kafka.ResultNotAuthorized, "not authorized to read the group's offsets",
+			"grant the principal Read on group "+k.ConsumerGroupID)
+	case errors.Is(err, kerr.GroupIDNotFound) || errors.Is(offs.Error(), kerr.GroupIDNotFound):
+		add("group", k.ConsumerGroupID, CheckOK, "", "no committed offsets yet: starting_position applies", "")
+	case err != nil:
+		add("group", k.ConsumerGroupID, CheckFail, kafka.Classify(err), err.Error(), "")
+	case offs.Error() != nil:
+		add("group", k.ConsumerGroupID, CheckFail, kafka.Classify(offs.Error()), offs.Error().Error(), "")
+	default:
+		add("group", k.ConsumerGroupID, CheckOK, "", "committed offsets readable", "")
+	}
+	return out
+}
+
+func authMechanism(k *config.Kafka) config.Mechanism {
+	if k.Auth == nil {
+		return ""
+	}
+	return k.Auth.Mechanism
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// checkHook records a failed SASL authentication, which some brokers
+// signal by closing the connection.
+type checkHook struct{ failed *atomic.Bool }
+
+func (h checkHook) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if key == 36 && err != nil {
+		h.failed.Store(true)
+	}
+}
