@@ -130,7 +130,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		p.state = StateFailed
-		p.reason = err.Error()
+		p.reason, p.lastErr = err.Error(), err.Error()
+		var perm *PermanentError
+		if errors.As(err, &perm) && perm.Reason != "" {
+			p.reason = perm.Reason
+		}
+		p.log.Error("pipeline stopped: source failed", "reason", p.reason, "error", err)
 		return err
 	}
 	p.state = StateDisabled

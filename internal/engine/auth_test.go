@@ -12,10 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/penstock-dev/penstock/internal/kafkatest"
 	"github.com/penstock-dev/penstock/internal/secretsapi"
+	"github.com/penstock-dev/penstock/pipeline"
 	"github.com/penstock-dev/penstock/pipeline/config"
 )
+
+type pipelineStats = pipeline.Stats
 
 // authCase is one access mode, consumed end to end from a pipelines file.
 type authCase struct {
@@ -239,5 +245,79 @@ func TestAccessFailuresAreReported(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// ACLs: a user allowed to read the topic and the group consumes; a user
+// the group is denied to stops its pipeline with EVENT_SOURCE_AUTHZ_ERROR,
+// while another pipeline of the same process goes on.
+func TestACLsAllowAndDeny(t *testing.T) {
+	ca := kafkatest.NewCA(t, "broker CA")
+	read := func(res kmsg.ACLResourceType, name string) kfake.ACL {
+		return kfake.ACL{Resource: res, Name: name, Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: kmsg.ACLOperationRead, Allow: true}
+	}
+	describe := func(res kmsg.ACLResourceType, name string) kfake.ACL {
+		return kfake.ACL{Resource: res, Name: name, Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: kmsg.ACLOperationDescribe, Allow: true}
+	}
+	opts := kafkatest.SecureOptions{ServerCA: ca, ACLs: true, Topics: []string{"orders"}, Users: []kafkatest.User{
+		{Method: "SCRAM-SHA-256", Name: "admin", Password: "admin-pw"},
+		{Method: "SCRAM-SHA-256", Name: "reader", Password: "reader-pw", ACLs: []kfake.ACL{
+			read(kmsg.ACLResourceTypeTopic, "orders"), describe(kmsg.ACLResourceTypeTopic, "orders"), read(kmsg.ACLResourceTypeGroup, "allowed-group")}},
+		{Method: "SCRAM-SHA-256", Name: "nogroup", Password: "nogroup-pw", ACLs: []kfake.ACL{
+			read(kmsg.ACLResourceTypeTopic, "orders"), describe(kmsg.ACLResourceTypeTopic, "orders")}},
+	}}
+	cl := kafkatest.StartSecure(t, opts)
+	kafkatest.ProduceSync(t, cl.SecureProducer(t, opts), orderRecords(20))
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ca.pem"), ca.PEM, 0o600)
+	t.Setenv("READER_PW", "reader-pw")
+	t.Setenv("NOGROUP_PW", "nogroup-pw")
+	src := func(user, group string) string {
+		return fmt.Sprintf(`{kafka: {bootstrap_servers: [%q], topic: orders, starting_position: TRIM_HORIZON, session_timeout: 2s, consumer_group_id: %s,
+        tls: {root_ca: "file:ca.pem"}, auth: {mechanism: SASL_SCRAM_256_AUTH, username: "env:%s_USER", password: "env:%s_PW"}}}`,
+			cl.Addrs[0], group, strings.ToUpper(user), strings.ToUpper(user))
+	}
+	t.Setenv("READER_USER", "reader")
+	t.Setenv("NOGROUP_USER", "nogroup")
+	yaml := fmt.Sprintf(`version: 1
+pipelines:
+  - name: allowed
+    source: %s
+    batch: {window: 10ms}
+    target: {file: {path: out.jsonl}}
+  - name: denied
+    source: %s
+    target: {stdout: {}}
+`, src("reader", "allowed-group"), src("nogroup", "denied-group"))
+	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(slog.New(slog.DiscardHandler), Overrides{})
+	if err := e.Start(f); err != nil {
+		t.Fatal(err)
+	}
+	defer e.StopAll()
+	byName := func(n string) pipelineStats {
+		for _, p := range e.Pipelines() {
+			if p.Name() == n {
+				return p.Stats()
+			}
+		}
+		return pipelineStats{}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for byName("denied").State != "Failed" || lines(filepath.Join(dir, "out.jsonl")) < 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("allowed delivered %d; denied %+v", lines(filepath.Join(dir, "out.jsonl")), byName("denied"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d := byName("denied")
+	if d.Reason != "EVENT_SOURCE_AUTHZ_ERROR" || !strings.Contains(d.LastError, "GROUP_AUTHORIZATION_FAILED") {
+		t.Fatalf("denied pipeline: reason %q, error %q", d.Reason, d.LastError)
+	}
+	if a := byName("allowed"); a.State != "Enabled" {
+		t.Fatalf("the allowed pipeline is %s", a.State)
 	}
 }

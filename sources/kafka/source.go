@@ -204,6 +204,11 @@ func (s *Source) poll(ctx context.Context, sink pipeline.Sink) error {
 			if errors.Is(fe.Err, context.Canceled) {
 				continue
 			}
+			if Classify(fe.Err) == ResultNotAuthorized {
+				// Retrying cannot grant the ACLs: stop this pipeline with
+				// the ESM's reason; the others go on.
+				return pipeline.PermanentReason("EVENT_SOURCE_AUTHZ_ERROR", fmt.Errorf("%s: %w", ResultNotAuthorized, fe.Err))
+			}
 			s.log.Warn("fetch error", "partition", fe.Partition, "error", fe.Err)
 		}
 		for i := range fetches {
