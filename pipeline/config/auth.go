@@ -1,6 +1,7 @@
 package config
 
 import (
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -162,4 +163,59 @@ func (w *walker) checkAuthTLS(n *yaml.Node, path string, b block, k *Kafka) {
 		e := w.errorf(at, join(path, "tls"), "SASL over plaintext: %s would send credentials in clear; enable TLS", k.Auth.Mechanism)
 		e.Hint = "add tls: {} (and root_ca when the brokers use a private CA)"
 	}
+}
+
+// VPC is the network the ESM would attach to (its VPC settings). Penstock
+// runs inside the user's network and creates no network interfaces; the
+// settings are validated and used by penstock check.
+type VPC struct {
+	// Subnets are subnet ids (subnet-0123abcd…).
+	Subnets []string
+	// SecurityGroups are security group ids (sg-0123abcd…).
+	SecurityGroups []string
+}
+
+var (
+	subnetRe = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	sgRe     = regexp.MustCompile(`^sg-([0-9a-f]{8}|[0-9a-f]{17})$`)
+)
+
+// vpc walks source.kafka.vpc.
+func (w *walker) vpc(n *yaml.Node, path string, k *Kafka) bool {
+	v := &VPC{}
+	ids := func(key string, dst *[]string, re *regexp.Regexp, what, example string) field {
+		return field{key: key, decode: func(w *walker, n *yaml.Node, path string) bool {
+			items, ok := w.list(n, path, "a list of "+what+" ids")
+			if !ok {
+				return false
+			}
+			for i, it := range items {
+				s, good := w.str(it, index(path, i), "a "+what+" id")
+				if !good {
+					ok = false
+					continue
+				}
+				if !re.MatchString(s) {
+					w.errorf(it, index(path, i), "%s is not a %s id", quote(s), what).Hint = "such as " + example
+					ok = false
+					continue
+				}
+				*dst = append(*dst, s)
+			}
+			return ok
+		}}
+	}
+	b := w.mapping(n, path, []field{
+		required(ids("subnets", &v.Subnets, subnetRe, "subnet", "subnet-0123456789abcdef0")),
+		required(ids("security_groups", &v.SecurityGroups, sgRe, "security group", "sg-0123456789abcdef0")),
+	})
+	if !b.ok || !allValid(b) {
+		return false
+	}
+	if len(v.Subnets) == 0 || len(v.SecurityGroups) == 0 {
+		w.errorf(n, path, "vpc needs at least one subnet and one security group")
+		return false
+	}
+	k.VPC = v
+	return true
 }

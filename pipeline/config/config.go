@@ -223,6 +223,8 @@ type Kafka struct {
 	TLS TLS
 	// Auth configures authentication; nil means none.
 	Auth *Auth
+	// VPC holds the ESM's VPC settings, validated; nil when not given.
+	VPC *VPC
 }
 
 // TLS configures TLS for broker connections.

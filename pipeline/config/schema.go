@@ -290,6 +290,9 @@ func (w *walker) kafka(n *yaml.Node, path string) *kafkaState {
 		{key: "auth", decode: func(w *walker, n *yaml.Node, path string) bool {
 			return w.auth(n, path, k)
 		}},
+		{key: "vpc", decode: func(w *walker, n *yaml.Node, path string) bool {
+			return w.vpc(n, path, k)
+		}},
 	})
 	if !b.ok {
 		return nil
