@@ -68,6 +68,30 @@ type tlsSecret struct {
 // when a connection is made, so rotated secrets are picked up without a
 // restart.
 func kafkaAccess(ctx context.Context, f *config.File, pc *config.Pipeline) (*tls.Config, []kgo.Opt, error) {
+	tlsCfg, opts, _, err := kafkaAccessRefs(ctx, f, pc)
+	return tlsCfg, opts, err
+}
+
+// invalidator forgets the cached values of a source's credentials.
+func invalidator(f *config.File, pc *config.Pipeline) func() {
+	a := pc.Source.Kafka.Auth
+	if a == nil {
+		return nil
+	}
+	var refs []string
+	for _, r := range []string{a.Secret, a.Username, a.Password, a.Certificate, a.PrivateKey, a.PrivateKeyPassword} {
+		if r != "" {
+			refs = append(refs, r)
+		}
+	}
+	return func() {
+		for _, r := range refs {
+			resolver.Invalidate(ref(f, r))
+		}
+	}
+}
+
+func kafkaAccessRefs(ctx context.Context, f *config.File, pc *config.Pipeline) (*tls.Config, []kgo.Opt, func(), error) {
 	k := pc.Source.Kafka
 	path := pipelinePath(f, pc) + ".source.kafka"
 	var opts []kgo.Opt
@@ -77,7 +101,7 @@ func kafkaAccess(ctx context.Context, f *config.File, pc *config.Pipeline) (*tls
 		if k.TLS.RootCA != "" {
 			v, err := resolver.Value(ctx, ref(f, k.TLS.RootCA))
 			if err != nil {
-				return nil, nil, f.Errorf(path+".tls.root_ca", "%v", err)
+				return nil, nil, nil, f.Errorf(path+".tls.root_ca", "%v", err)
 			}
 			var s tlsSecret
 			if json.Unmarshal(v, &s) == nil && s.Certificate != "" {
@@ -87,19 +111,19 @@ func kafkaAccess(ctx context.Context, f *config.File, pc *config.Pipeline) (*tls
 		}
 		cfg, err := tlsconf.Config(o)
 		if err != nil {
-			return nil, nil, f.Errorf(path+".tls", "%v", err)
+			return nil, nil, nil, f.Errorf(path+".tls", "%v", err)
 		}
 		tlsCfg = cfg
 	}
 	a := k.Auth
 	if a == nil {
-		return tlsCfg, nil, nil
+		return tlsCfg, nil, nil, nil
 	}
 	switch a.Mechanism {
 	case config.BasicAuth, config.ScramSHA256, config.ScramSHA512:
 		creds := &saslCreds{f: f, a: a}
 		if _, _, err := creds.get(ctx); err != nil { // fail early with the config's line
-			return nil, nil, f.Errorf(path+".auth", "%v", err)
+			return nil, nil, nil, f.Errorf(path+".auth", "%v", err)
 		}
 		var m sasl.Mechanism
 		switch a.Mechanism {
@@ -123,15 +147,15 @@ func kafkaAccess(ctx context.Context, f *config.File, pc *config.Pipeline) (*tls
 	case config.ClientCertificate:
 		cc := &clientCert{f: f, a: a}
 		if _, err := cc.get(ctx); err != nil {
-			return nil, nil, f.Errorf(path+".auth", "%v", err)
+			return nil, nil, nil, f.Errorf(path+".auth", "%v", err)
 		}
 		tlsCfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			return cc.get(context.Background())
 		}
 	case config.MSKIAM:
-		return nil, nil, f.Errorf(path+".auth.mechanism", "AWS_MSK_IAM is not available in this release")
+		return nil, nil, nil, f.Errorf(path+".auth.mechanism", "AWS_MSK_IAM is not available in this release")
 	}
-	return tlsCfg, opts, nil
+	return tlsCfg, opts, invalidator(f, pc), nil
 }
 
 // saslCreds reads SASL credentials through the resolver (which caches

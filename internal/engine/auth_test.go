@@ -321,3 +321,61 @@ pipelines:
 		t.Fatalf("the allowed pipeline is %s", a.State)
 	}
 }
+
+// A password rotated in Secrets Manager is picked up without a restart: the
+// refused credentials are dropped from the cache, and the next connection
+// reads the secret again.
+func TestRotatedSecretPickedUpWithoutRestart(t *testing.T) {
+	ca := kafkatest.NewCA(t, "broker CA")
+	sm, err := secretsapi.Start(secretsapi.Options{Region: "eu-west-1", AccessKeyID: "AKIDSM", SecretAccessKey: "sm-secret", AccountID: "123456789012"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sm.Close()
+	old, _ := json.Marshal(map[string]string{"username": "dave", "password": "dave-old-password"})
+	sm.Put("prod/kafka", string(old))
+	awsEnv(t, "AKIDSM", "sm-secret")
+	t.Setenv("PENSTOCK_SECRETSMANAGER_ENDPOINT", sm.URL())
+	t.Setenv("AWS_REGION", "eu-west-1")
+	opts := kafkatest.SecureOptions{ServerCA: ca, Topics: []string{"orders"}, Users: []kafkatest.User{
+		{Method: "SCRAM-SHA-512", Name: "admin", Password: "admin-pw"},
+		{Method: "SCRAM-SHA-512", Name: "dave", Password: "dave-new-password"}}}
+	cl := kafkatest.StartSecure(t, opts)
+	kafkatest.ProduceSync(t, cl.SecureProducer(t, opts), orderRecords(10))
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ca.pem"), ca.PEM, 0o600)
+	yaml := fmt.Sprintf(`version: 1
+pipelines:
+  - name: orders
+    source: {kafka: {bootstrap_servers: [%q], topic: orders, starting_position: TRIM_HORIZON, session_timeout: 2s,
+      tls: {root_ca: "file:ca.pem"}, auth: {mechanism: SASL_SCRAM_512_AUTH, secret: "secretsmanager:prod/kafka"}}}
+    batch: {window: 10ms}
+    target: {file: {path: out.jsonl}}
+`, cl.Addrs[0])
+	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	e := New(slog.New(slog.NewTextHandler(&logs, nil)), Overrides{})
+	if err := e.Start(f); err != nil {
+		t.Fatal(err)
+	}
+	defer e.StopAll()
+	deadline := time.Now().Add(15 * time.Second)
+	for e.Pipelines()[0].Stats().LastProcessingResult != "EVENT_SOURCE_AUTHN_ERROR: SASL authentication failed" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the old password was not refused: %+v", e.Pipelines()[0].Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rotated, _ := json.Marshal(map[string]string{"username": "dave", "password": "dave-new-password"})
+	sm.Put("prod/kafka", string(rotated))
+	waitCommitted(t, e, 10)
+	if r := e.Pipelines()[0].Stats().LastProcessingResult; r != "OK" {
+		t.Fatalf("last processing result %q after the rotation", r)
+	}
+	if strings.Contains(logs.String(), "dave-old-password") || strings.Contains(logs.String(), "dave-new-password") {
+		t.Fatal("a secret value appears in the log")
+	}
+}

@@ -48,11 +48,11 @@ func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) 
 	if len(ov.BootstrapServers) > 0 {
 		kc.Brokers = ov.BootstrapServers
 	}
-	tlsCfg, accessOpts, err := kafkaAccess(context.Background(), f, pc)
+	tlsCfg, accessOpts, onAuthFailure, err := kafkaAccessRefs(context.Background(), f, pc)
 	if err != nil {
 		return nil, err
 	}
-	kc.TLS, kc.Opts = tlsCfg, append(kc.Opts, accessOpts...)
+	kc.TLS, kc.Opts, kc.OnAuthFailure = tlsCfg, append(kc.Opts, accessOpts...), onAuthFailure
 	if k.TLS.Enabled && k.TLS.InsecureSkipVerify {
 		log.Warn("TLS certificate verification is OFF for this pipeline: anyone on the path can read and alter its records", "pipeline", pc.Name)
 	}

@@ -58,6 +58,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Opts are extra franz-go options appended last (authentication, hooks).
 	Opts []kgo.Opt
+	// OnAuthFailure, when set, is called when the brokers refuse the
+	// credentials, so cached secrets are fetched again for the next
+	// connection (a rotated password is then picked up without a restart).
+	OnAuthFailure func()
 }
 
 // Source consumes one topic as a member of a consumer group.
@@ -340,6 +344,9 @@ func (s *Source) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) 
 // report passes a classified connection failure to the pipeline, which
 // shows it as its last processing result.
 func (s *Source) report(result string, err error) {
+	if result == ResultSASLFailed && s.cfg.OnAuthFailure != nil {
+		s.cfg.OnAuthFailure()
+	}
 	s.sinkMu.Lock()
 	sink := s.sink
 	s.sinkMu.Unlock()
