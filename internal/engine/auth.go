@@ -23,18 +23,44 @@ import (
 )
 
 // resolver resolves the secret references of every pipeline of the
-// process; Secrets Manager clients are made on first use, per region.
+// process; Secrets Manager clients are made on first use, per region (and
+// endpoint).
 var resolver = secrets.NewResolver(func(ctx context.Context, region string) (secrets.SecretsManagerAPI, error) {
-	cfg, err := awsconf.Load(ctx, awsconf.Settings{Region: region, EndpointURL: secretsEndpoint()})
-	if err != nil {
-		return nil, err
-	}
-	return awssm.NewFromConfig(cfg, func(o *awssm.Options) {
-		if e := secretsEndpoint(); e != "" {
-			o.BaseEndpoint = &e
-		}
-	}), nil
+	return &smClients{region: region}, nil
 })
+
+// smClients is a Secrets Manager client for one region that follows the
+// endpoint override, so a changed PENSTOCK_SECRETSMANAGER_ENDPOINT takes
+// effect.
+type smClients struct {
+	region string
+	mu     sync.Mutex
+	by     map[string]*awssm.Client
+}
+
+func (c *smClients) GetSecretValue(ctx context.Context, in *awssm.GetSecretValueInput, opts ...func(*awssm.Options)) (*awssm.GetSecretValueOutput, error) {
+	ep := secretsEndpoint()
+	c.mu.Lock()
+	cl := c.by[ep]
+	if cl == nil {
+		cfg, err := awsconf.Load(ctx, awsconf.Settings{Region: c.region, EndpointURL: ep})
+		if err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
+		cl = awssm.NewFromConfig(cfg, func(o *awssm.Options) {
+			if ep != "" {
+				o.BaseEndpoint = &ep
+			}
+		})
+		if c.by == nil {
+			c.by = map[string]*awssm.Client{}
+		}
+		c.by[ep] = cl
+	}
+	c.mu.Unlock()
+	return cl.GetSecretValue(ctx, in, opts...)
+}
 
 // secretsEndpoint is the Secrets Manager endpoint override, from
 // PENSTOCK_SECRETSMANAGER_ENDPOINT (for emulators); empty means AWS's.
