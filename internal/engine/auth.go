@@ -179,7 +179,11 @@ func kafkaAccessRefs(ctx context.Context, f *config.File, pc *config.Pipeline) (
 			return cc.get(context.Background())
 		}
 	case config.MSKIAM:
-		return nil, nil, nil, f.Errorf(path+".auth.mechanism", "AWS_MSK_IAM is not available in this release")
+		opt, err := iamOpt(ctx, f, pc)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		opts = append(opts, opt)
 	}
 	return tlsCfg, opts, invalidator(f, pc), nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/penstock-dev/penstock/internal/kafkatest"
+	"github.com/penstock-dev/penstock/internal/mskapi"
 	"github.com/penstock-dev/penstock/internal/secretsapi"
 	"github.com/penstock-dev/penstock/pipeline"
 	"github.com/penstock-dev/penstock/pipeline/config"
@@ -377,5 +378,61 @@ pipelines:
 	}
 	if strings.Contains(logs.String(), "dave-old-password") || strings.Contains(logs.String(), "dave-new-password") {
 		t.Fatal("a secret value appears in the log")
+	}
+}
+
+// An MSK cluster named by its ARN: the brokers are looked up with
+// GetBootstrapBrokers (against a local MSK API endpoint), the SCRAM
+// listener is chosen for SCRAM credentials, and the records are consumed.
+// A cluster without the listener the access mode needs is an error that
+// does not fall back to another listener.
+func TestMSKClusterARN(t *testing.T) {
+	ca := kafkatest.NewCA(t, "MSK CA")
+	opts := kafkatest.SecureOptions{ServerCA: ca, Topics: []string{"orders"}, Users: []kafkatest.User{
+		{Method: "SCRAM-SHA-512", Name: "admin", Password: "admin-pw"}, {Method: "SCRAM-SHA-512", Name: "erin", Password: "erin-pw"}}}
+	cl := kafkatest.StartSecure(t, opts)
+	kafkatest.ProduceSync(t, cl.SecureProducer(t, opts), orderRecords(10))
+	awsEnv(t, "AKIDMSK", "msk-secret")
+	api, err := mskapi.Start(mskapi.Options{Region: "eu-west-1", AccessKeyID: "AKIDMSK", SecretAccessKey: "msk-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	const arn = "arn:aws:kafka:eu-west-1:123456789012:cluster/orders/6a1e2b3c-1111-2222-3333-444455556666-2"
+	const tlsOnly = "arn:aws:kafka:eu-west-1:123456789012:cluster/tls-only/6a1e2b3c-1111-2222-3333-444455556666-2"
+	api.AddCluster(arn, mskapi.Brokers{SaslScram: cl.Addrs[0], TLS: "127.0.0.1:1"})
+	api.AddCluster(tlsOnly, mskapi.Brokers{TLS: cl.Addrs[0]})
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ca.pem"), ca.PEM, 0o600)
+	t.Setenv("ERIN_USER", "erin")
+	t.Setenv("ERIN_PW", "erin-pw")
+	yaml := func(cluster string) string {
+		return fmt.Sprintf(`version: 1
+pipelines:
+  - name: orders
+    source: {kafka: {msk: {cluster_arn: %q, endpoint_url: %q}, topic: orders, starting_position: TRIM_HORIZON, session_timeout: 2s,
+      tls: {root_ca: "file:ca.pem"}, auth: {mechanism: SASL_SCRAM_512_AUTH, username: "env:ERIN_USER", password: "env:ERIN_PW"}}}
+    batch: {window: 10ms}
+    target: {file: {path: out.jsonl}}
+`, cluster, api.URL())
+	}
+	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml(arn)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(slog.New(slog.DiscardHandler), Overrides{})
+	if err := e.Start(f); err != nil {
+		t.Fatal(err)
+	}
+	defer e.StopAll()
+	waitCommitted(t, e, 10)
+
+	f, err = config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml(tlsOnly)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build(f, &f.Pipelines[0], Overrides{}, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "ESM_CONFIG_NOT_VALID") || !strings.Contains(err.Error(), "SaslScram") {
+		t.Fatalf("a cluster without a SCRAM listener: %v", err)
 	}
 }

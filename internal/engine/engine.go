@@ -45,6 +45,14 @@ func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) 
 		SessionTimeout:    k.SessionTimeout,
 		Logger:            log.With("pipeline", pc.Name),
 	}
+	src := esm.Source{}
+	if k.MSK != nil && len(ov.BootstrapServers) == 0 {
+		brokers, err := mskBrokers(context.Background(), f, pc)
+		if err != nil {
+			return nil, err
+		}
+		kc.Brokers, src.ARN = brokers, k.MSK.ClusterARN
+	}
 	if len(ov.BootstrapServers) > 0 {
 		kc.Brokers = ov.BootstrapServers
 	}
@@ -67,7 +75,7 @@ func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) 
 	if stages.Enrichers, err = BuildEnrichers(context.Background(), f, pc, log); err != nil {
 		return nil, err
 	}
-	src := esm.Source{BootstrapServers: strings.Join(kc.Brokers, ",")}
+	src.BootstrapServers = strings.Join(kc.Brokers, ",")
 	var target pipeline.Target
 	tname := targetName(pc)
 	switch t := pc.Target; {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +53,14 @@ func Preflight(ctx context.Context, f *config.File, pc *config.Pipeline, ov Over
 	brokers := k.BootstrapServers
 	if len(ov.BootstrapServers) > 0 {
 		brokers = ov.BootstrapServers
+	} else if k.MSK != nil {
+		bs, err := mskBrokers(ctx, f, pc)
+		if err != nil {
+			add("msk", k.MSK.ClusterARN, CheckFail, "ESM_CONFIG_NOT_VALID", err.Error(), "check the cluster ARN, its listeners and kafka:GetBootstrapBrokers permission")
+			return out
+		}
+		add("msk", k.MSK.ClusterARN, CheckOK, "", "bootstrap brokers "+strings.Join(bs, ","), "")
+		brokers = bs
 	}
 	tlsCfg, opts, err := kafkaAccess(ctx, f, pc)
 	if err != nil {

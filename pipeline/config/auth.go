@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -217,5 +218,38 @@ func (w *walker) vpc(n *yaml.Node, path string, k *Kafka) bool {
 		return false
 	}
 	k.VPC = v
+	return true
+}
+
+// MSK names an Amazon MSK cluster whose bootstrap brokers Penstock looks up
+// (kafka:GetBootstrapBrokers) instead of bootstrap_servers.
+type MSK struct {
+	// ClusterARN is the cluster's ARN, or a vpc-connection ARN for a
+	// cluster of another account.
+	ClusterARN string
+	// AWS reaches the MSK API (region defaults to the ARN's).
+	AWS AWS
+}
+
+var mskARNRe = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:kafka:[a-z0-9-]+:\d{12}:(cluster|vpc-connection)/.+$`)
+
+// msk walks source.kafka.msk.
+func (w *walker) msk(n *yaml.Node, path string, k *Kafka) bool {
+	m := &MSK{}
+	b := w.mapping(n, path, append(awsFields(&m.AWS),
+		required(stringField("cluster_arn", &m.ClusterARN, "an MSK cluster ARN", func(s string) (string, string) {
+			if !mskARNRe.MatchString(s) {
+				return fmt.Sprintf("%s is not an MSK cluster ARN", quote(s)),
+					"write arn:aws:kafka:REGION:ACCOUNT:cluster/NAME/UUID (or a vpc-connection ARN for another account's cluster)"
+			}
+			return "", ""
+		}))))
+	if !b.ok || !allValid(b) {
+		return false
+	}
+	if m.AWS.Region == "" {
+		m.AWS.Region = strings.Split(m.ClusterARN, ":")[3]
+	}
+	k.MSK = m
 	return true
 }

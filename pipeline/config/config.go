@@ -225,6 +225,9 @@ type Kafka struct {
 	Auth *Auth
 	// VPC holds the ESM's VPC settings, validated; nil when not given.
 	VPC *VPC
+	// MSK, when set, names the MSK cluster whose brokers are looked up;
+	// BootstrapServers is then empty.
+	MSK *MSK
 }
 
 // TLS configures TLS for broker connections.

@@ -262,11 +262,14 @@ type kafkaState struct {
 func (w *walker) kafka(n *yaml.Node, path string) *kafkaState {
 	k := &Kafka{Partitions: DefaultPartitions, SessionTimeout: DefaultSessionTimeout}
 	b := w.mapping(n, path, []field{
-		required(field{key: "bootstrap_servers", decode: func(w *walker, n *yaml.Node, path string) bool {
+		field{key: "bootstrap_servers", decode: func(w *walker, n *yaml.Node, path string) bool {
 			var ok bool
 			k.BootstrapServers, ok = w.servers(n, path)
 			return ok
-		}}),
+		}},
+		{key: "msk", decode: func(w *walker, n *yaml.Node, path string) bool {
+			return w.msk(n, path, k)
+		}},
 		required(stringField("topic", &k.Topic, "a topic name", checkTopic)),
 		stringField("consumer_group_id", &k.ConsumerGroupID, "a consumer group id", checkGroupID),
 		required(enumField("starting_position", &k.StartingPosition, StartingPositions, startingPositionAliases)),
@@ -296,6 +299,19 @@ func (w *walker) kafka(n *yaml.Node, path string) *kafkaState {
 	})
 	if !b.ok {
 		return nil
+	}
+	switch {
+	case !b.has("bootstrap_servers") && !b.has("msk"):
+		e := w.errorf(n, path, "missing field \"bootstrap_servers\" (or msk: {cluster_arn: …} for an Amazon MSK cluster)")
+		e.Hint = `e.g. bootstrap_servers: ["b-1.example.com:9092"]`
+	case b.has("bootstrap_servers") && b.has("msk"):
+		w.errorf(b.at("msk"), join(path, "msk"), "set bootstrap_servers or msk, not both: the brokers of an MSK cluster are looked up from its ARN")
+	}
+	if b.valid("msk") && k.Auth != nil && k.Auth.Mechanism == BasicAuth {
+		w.errorf(b.at("auth"), join(path, "auth.mechanism"), "MSK does not support SASL/PLAIN (BASIC_AUTH): use SASL_SCRAM_512_AUTH, CLIENT_CERTIFICATE_TLS_AUTH or AWS_MSK_IAM")
+	}
+	if b.valid("msk") {
+		k.TLS.Enabled = k.TLS.Enabled || !b.has("tls") // MSK listeners other than plaintext are TLS
 	}
 	if b.valid("auth") && (!b.has("tls") || b.valid("tls")) {
 		w.checkAuthTLS(n, path, b, k)
