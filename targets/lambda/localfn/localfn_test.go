@@ -419,7 +419,10 @@ func TestInitFailureBacksOff(t *testing.T) {
 	}
 	starts := len(logs.records("initfail: cannot load config"))
 	t.Logf("%d failed invocations, %d process starts in 1s", failures, starts)
-	if failures < 2 || starts < 2 || starts > 8 {
+	// Backing off (100ms, doubling) allows about five starts in a second;
+	// a spinning restart loop would make hundreds. A loaded machine may
+	// manage only one.
+	if failures < 1 || starts < 1 || starts > 8 {
 		t.Errorf("%d failed invocations and %d process starts in 1s: want a few, backing off", failures, starts)
 	}
 }
@@ -539,14 +542,17 @@ func TestConcurrency(t *testing.T) {
 }
 
 func TestInvokeContext(t *testing.T) {
-	f, _ := start(t, Options{Command: []string{binary(t, "sleep")}})
+	f, _ := start(t, Options{Command: []string{binary(t, "sleep")}, Timeout: 10 * time.Second})
+	// Wait until the environment is up, so the next invocation is handed
+	// to the function at once.
+	invoke(t, f, `{"sleep_ms":0}`)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	began := time.Now()
-	if _, err := f.Invoke(ctx, []byte(`{"sleep_ms":700}`)); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := f.Invoke(ctx, []byte(`{"sleep_ms":3000}`)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want the context's error", err)
 	}
-	if took := time.Since(began); took > 500*time.Millisecond {
+	if took := time.Since(began); took > 1500*time.Millisecond {
 		t.Errorf("Invoke returned %v after its context ended", took)
 	}
 	// The invocation runs on and holds the only environment: this one waits.
