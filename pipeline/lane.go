@@ -119,6 +119,7 @@ func (l *Lane) push(f Filler) {
 	l.mu.Unlock()
 	l.p.inflight.Add(int64(bytes))
 	l.p.stats.in.Add(int64(n))
+	l.p.stats.bytesIn.Add(int64(bytes))
 	select {
 	case l.notify <- struct{}{}:
 	default:

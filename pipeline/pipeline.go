@@ -52,7 +52,7 @@ type Pipeline struct {
 	roomWaiting atomic.Bool
 
 	stats struct {
-		in, delivered, filtered, rejected, batches, retries, failureRetries atomic.Int64
+		in, bytesIn, delivered, filtered, rejected, batches, retries, failureRetries atomic.Int64
 	}
 }
 
@@ -181,6 +181,17 @@ func (p *Pipeline) SourceError(result string, err error) {
 	if logIt {
 		p.log.Warn("source: "+result, "error", err)
 	}
+}
+
+// PollBudget implements Sink.
+func (p *Pipeline) PollBudget() int {
+	const most = 4096
+	avg := int64(1 << 10) // until records have been seen
+	if n := p.stats.in.Load(); n > 0 {
+		avg = max(p.stats.bytesIn.Load()/n, 1)
+	}
+	budget := min(p.laneShare(), max(p.opts.MaxInflightBytes-p.inflight.Load(), 0))
+	return int(min(max(budget/avg, 1), most))
 }
 
 // LaneShare implements Sink.

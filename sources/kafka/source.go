@@ -197,7 +197,7 @@ func (s *Source) poll(ctx context.Context, sink pipeline.Sink) error {
 		if err := sink.WaitRoom(ctx); err != nil {
 			return err
 		}
-		fetches := s.cl.PollRecords(ctx, pollMax)
+		fetches := s.cl.PollRecords(ctx, min(pollMax, sink.PollBudget()))
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
