@@ -185,7 +185,10 @@ func (c *Criteria) Match(r *pipeline.Record) bool {
 	st := c.pool.Get().(*state)
 	ok := c.match(st, r)
 	st.b = nil
-	st.x.env = exprEnv{}
+	if st.x.used { // drop what the VM was given
+		st.x.env = exprEnv{}
+		st.x.used = false
+	}
 	c.pool.Put(st)
 	return ok
 }
@@ -193,19 +196,21 @@ func (c *Criteria) Match(r *pipeline.Record) bool {
 func (c *Criteria) match(st *state, r *pipeline.Record) bool {
 	st.sp = 0
 	st.buf = st.buf[:0]
-	clear(st.caps)
+	for i := range st.caps { // a few: no call
+		st.caps[i] = span{}
+	}
 	f := st.push(c.root.nwords)
 	if n := c.topic; n != nil && n.hasScalar() {
-		st.scalar(n, &scalar{kind: kString, flags: sRaw, raw: strBytes(r.Topic)}, f)
+		st.scalar(n, rawString(strBytes(r.Topic)), f)
 	}
 	if n := c.part; n != nil && n.hasScalar() {
-		st.scalar(n, &scalar{kind: kNumber, n: mkNum(float64(r.Partition)), done: 2}, f)
+		st.scalar(n, numScalar(float64(r.Partition)), f)
 	}
 	if n := c.offset; n != nil && n.hasScalar() {
-		st.scalar(n, &scalar{kind: kNumber, n: mkNum(float64(r.Offset)), done: 2}, f)
+		st.scalar(n, numScalar(float64(r.Offset)), f)
 	}
 	if n := c.ts; n != nil && n.hasScalar() {
-		st.scalar(n, &scalar{kind: kNumber, n: mkNum(float64(r.Timestamp)), done: 2}, f)
+		st.scalar(n, numScalar(float64(r.Timestamp)), f)
 	}
 	if n := c.headers; n != nil && len(n.groups) > 0 {
 		hf := st.push(n.nwords)
@@ -217,7 +222,7 @@ func (c *Criteria) match(st *state, r *pipeline.Record) bool {
 			}
 			st.reset(k, hf, false)
 			if k.hasScalar() {
-				st.scalar(k, &scalar{kind: kString, flags: sRaw, raw: h.Value}, hf)
+				st.scalar(k, rawString(h.Value), hf)
 			}
 		}
 		st.finish(n, hf, f)

@@ -1,17 +1,16 @@
 package filters
 
 import (
-	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -35,8 +34,9 @@ type exprEnv struct {
 
 // exprState is the per-goroutine part of expression evaluation.
 type exprState struct {
-	env exprEnv
-	vm  vm.VM
+	env  exprEnv
+	used bool // env holds a record's values
+	vm   vm.VM
 }
 
 // exprFilter is one compiled expression.
@@ -256,6 +256,7 @@ func (x *exprFilter) runVM(st *state, r *pipeline.Record) (ok bool, err error) {
 		}
 	}()
 	env := &st.x.env
+	st.x.used = true
 	*env = exprEnv{
 		Topic:     r.Topic,
 		Partition: int(r.Partition),
@@ -401,19 +402,29 @@ const (
 	vDefer // not modelled: ask the VM
 )
 
+// xval is a fast-path value. It has four fields and 32 bytes so that the
+// compiler keeps it in registers (a larger struct goes through memory, and
+// copying it stalls on its partial writes): the number is one word, an
+// int64 for vInt and the bits of a float64 for vFloat, and the string a
+// string header.
 type xval struct {
 	k uint8
 	b bool
-	i int64
-	f float64
-	s []byte
+	n uint64
+	s string // a view of the record's bytes or the scratch buffer (bstr)
 }
+
+func xInt(i int64) xval     { return xval{k: vInt, n: uint64(i)} }
+func xFloat(f float64) xval { return xval{k: vFloat, n: math.Float64bits(f)} }
+
+func (v xval) int() int64     { return int64(v.n) }
+func (v xval) float() float64 { return math.Float64frombits(v.n) }
 
 func (v xval) num() float64 {
 	if v.k == vInt {
-		return float64(v.i)
+		return float64(v.int())
 	}
-	return v.f
+	return v.float()
 }
 
 // Fast-path operators.
@@ -522,11 +533,11 @@ func (fc *fastCompiler) node(n ast.Node) (*xnode, bool) {
 	case *ast.BoolNode:
 		return &xnode{op: xLit, lit: xval{k: vBool, b: n.Value}}, true
 	case *ast.IntegerNode:
-		return &xnode{op: xLit, lit: xval{k: vInt, i: int64(n.Value)}}, true
+		return &xnode{op: xLit, lit: xInt(int64(n.Value))}, true
 	case *ast.FloatNode:
-		return &xnode{op: xLit, lit: xval{k: vFloat, f: n.Value}}, true
+		return &xnode{op: xLit, lit: xFloat(n.Value)}, true
 	case *ast.StringNode:
-		return &xnode{op: xLit, lit: xval{k: vStr, s: []byte(n.Value)}}, true
+		return &xnode{op: xLit, lit: xval{k: vStr, s: n.Value}}, true
 	case *ast.NilNode:
 		return &xnode{op: xLit, lit: xval{k: vNil}}, true
 	case *ast.IdentifierNode:
@@ -558,7 +569,11 @@ func (fc *fastCompiler) node(n ast.Node) (*xnode, bool) {
 				return nil, false
 			}
 			if n.Operator == "-" {
-				a.lit.i, a.lit.f = -a.lit.i, -a.lit.f
+				if a.lit.k == vInt {
+					a.lit = xInt(-a.lit.int())
+				} else {
+					a.lit = xFloat(-a.lit.float())
+				}
 			}
 			return a, true
 		}
@@ -694,18 +709,18 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 	case xPath:
 		return st.pathValue(x.root, x.path, r.Value)
 	case xKey:
-		return xval{k: vStr, s: r.Key}
+		return xval{k: vStr, s: bstr(r.Key)}
 	case xTopic:
-		return xval{k: vStr, s: unsafe.Slice(unsafe.StringData(r.Topic), len(r.Topic))}
+		return xval{k: vStr, s: r.Topic}
 	case xPartition:
-		return xval{k: vInt, i: int64(r.Partition)}
+		return xInt(int64(r.Partition))
 	case xOffset:
-		return xval{k: vInt, i: r.Offset}
+		return xInt(r.Offset)
 	case xHeader:
 		v := xval{k: vStr}
 		for i := range r.Headers {
 			if r.Headers[i].Key == x.name {
-				v.s = r.Headers[i].Value
+				v.s = bstr(r.Headers[i].Value)
 			}
 		}
 		return v
@@ -752,7 +767,7 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 		switch {
 		case (a.k == vInt || a.k == vFloat) && (b.k == vInt || b.k == vFloat):
 			if a.k == vInt && b.k == vInt {
-				c = cmpInt(a.i, b.i)
+				c = cmpInt(a.int(), b.int())
 			} else {
 				af, bf := a.num(), b.num()
 				switch {
@@ -767,7 +782,7 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 				}
 			}
 		case a.k == vStr && b.k == vStr:
-			c = bytes.Compare(a.s, b.s)
+			c = strings.Compare(a.s, b.s)
 		default:
 			return xval{k: vErr}
 		}
@@ -790,7 +805,7 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 		}
 		if a.k == vStr {
 			for i := range x.list {
-				if l := &x.list[i]; l.k == vStr && string(l.s) == string(a.s) {
+				if l := &x.list[i]; l.k == vStr && l.s == a.s {
 					return xval{k: vBool, b: true}
 				}
 			}
@@ -824,11 +839,11 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 		var res bool
 		switch x.op {
 		case xStarts:
-			res = bytes.HasPrefix(a.s, b.s)
+			res = strings.HasPrefix(a.s, b.s)
 		case xEnds:
-			res = bytes.HasSuffix(a.s, b.s)
+			res = strings.HasSuffix(a.s, b.s)
 		default:
-			res = bytes.Contains(a.s, b.s)
+			res = strings.Contains(a.s, b.s)
 		}
 		return xval{k: vBool, b: res}
 	case xMatches:
@@ -837,7 +852,7 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 		case vNil:
 			return xval{k: vBool}
 		case vStr:
-			return xval{k: vBool, b: x.re.Match(a.s)}
+			return xval{k: vBool, b: x.re.MatchString(a.s)}
 		case vErr, vDefer:
 			return a
 		}
@@ -852,11 +867,11 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 		}
 		switch x.op {
 		case xTrim:
-			a.s = bytes.TrimSpace(a.s)
+			a.s = strings.TrimSpace(a.s)
 		case xLower:
-			a.s = st.mapRunes(a.s, unicode.ToLower)
+			a.s = bstr(st.mapRunes(strBytes(a.s), unicode.ToLower))
 		default:
-			a.s = st.mapRunes(a.s, unicode.ToUpper)
+			a.s = bstr(st.mapRunes(strBytes(a.s), unicode.ToUpper))
 		}
 		return a
 	}
@@ -890,11 +905,11 @@ func equalX(a, b xval) xval {
 		return xval{k: vDefer} // deep equality of two documents
 	case (a.k == vInt || a.k == vFloat) && (b.k == vInt || b.k == vFloat):
 		if a.k == vInt && b.k == vInt {
-			return xval{k: vBool, b: a.i == b.i}
+			return xval{k: vBool, b: a.n == b.n}
 		}
 		return xval{k: vBool, b: a.num() == b.num()}
 	case a.k == vStr && b.k == vStr:
-		return xval{k: vBool, b: string(a.s) == string(b.s)}
+		return xval{k: vBool, b: a.s == b.s}
 	case a.k == vBool && b.k == vBool:
 		return xval{k: vBool, b: a.b == b.b}
 	case a.k == vNil && b.k == vNil:
@@ -966,18 +981,17 @@ func (st *state) pathValue(root *pnode, path []*pnode, b []byte) xval {
 	case kFalse:
 		return xval{k: vBool}
 	case kNumber:
-		return xval{k: vFloat, f: parseNumber(b[sp.start:sp.end])}
+		return xFloat(parseNumber(b[sp.start:sp.end]))
 	case kString:
 		raw := b[sp.start+1 : sp.end-1]
-		_, flags := scanString(b, sp.start)
-		if needsDecode(raw, flags) {
+		if needsDecode(raw, sp.flags) {
 			start := len(st.buf)
 			st.buf = appendString(st.buf, raw)
 			raw = st.buf[start:len(st.buf):len(st.buf)]
 		}
-		return xval{k: vStr, s: raw}
+		return xval{k: vStr, s: bstr(raw)}
 	case kPlain:
-		return xval{k: vStr, s: b}
+		return xval{k: vStr, s: bstr(b)}
 	}
 	return xval{k: vOther}
 }

@@ -56,6 +56,9 @@ func FuzzJSONReader(f *testing.F) {
 	f.Add([]byte(orderValue))
 	f.Add([]byte(exprRecord))
 	f.Add([]byte(`{"a":1,"a":{"b":2},"b":null}`))
+	for _, d := range readerDocs()[:120] {
+		f.Add(d)
+	}
 	var cs []*Criteria
 	for _, p := range fuzzCriteria {
 		cs = append(cs, mustCompile(f, Spec{Pattern: p}))
@@ -66,6 +69,9 @@ func FuzzJSONReader(f *testing.F) {
 		if got := validJSON(b); got != valid {
 			t.Fatalf("validJSON(%q) = %v, want %v", b, got, valid)
 		}
+		// The scanner (bitmaps, cursor, word-at-a-time numbers) against
+		// the reference reader.
+		checkReader(t, b)
 		r := &pipeline.Record{Value: b, Key: b}
 		for i, c := range cs {
 			if c.Match(r) && !valid {

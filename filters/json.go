@@ -11,11 +11,14 @@ import (
 )
 
 // This file holds the JSON reader: allocation-free primitives that scan a
-// document straight from the record's bytes. The walker (walk.go) drives
-// them to find only the paths a Criteria references, and the expression
-// fallback decodes subtrees with them, so patterns, the expression fast
-// path and the expression VM all agree on what is valid JSON and what a
-// string or number decodes to.
+// document straight from the record's bytes. The walker (walk.go) and the
+// scanner (scan.go) drive them to find only the paths a Criteria
+// references, validating the rest of the document as they skip it, and
+// the expression fallback decodes subtrees with them, so patterns, the
+// expression fast path and the expression VM all agree on what is valid
+// JSON and what a string or number decodes to. scan_test.go holds a plain
+// byte-at-a-time reference reader that the tests and fuzz targets compare
+// all of them with.
 
 // maxDepth is the deepest nesting a document may have. A deeper document is
 // treated as not JSON.
@@ -65,6 +68,9 @@ func ws(b []byte, i int) int {
 	return skipWS(b, i)
 }
 
+// isWS reports whether c is JSON whitespace.
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
 // skipWS returns the index of the first non-whitespace byte at or after i.
 func skipWS(b []byte, i int) int {
 	for i < len(b) {
@@ -110,24 +116,31 @@ func scanString(b []byte, i int) (int, uint8) {
 			return i + 1, flags
 		case '\\':
 			flags |= sEscape
-			if i+1 >= len(b) {
-				return -1, 0
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) || hexVal(b[i+2])|hexVal(b[i+3])|hexVal(b[i+4])|hexVal(b[i+5]) < 0 {
-					return -1, 0
-				}
-				i += 6
-			default:
+			if i = escapeEnd(b, i); i < 0 {
 				return -1, 0
 			}
 		default:
 			return -1, 0 // a control character
 		}
 	}
+}
+
+// escapeEnd validates the escape sequence whose backslash is at b[i] and
+// returns the index just past it, or -1.
+func escapeEnd(b []byte, i int) int {
+	if i+1 >= len(b) {
+		return -1
+	}
+	switch b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return i + 2
+	case 'u':
+		if i+6 > len(b) || hexVal(b[i+2])|hexVal(b[i+3])|hexVal(b[i+4])|hexVal(b[i+5]) < 0 {
+			return -1
+		}
+		return i + 6
+	}
+	return -1
 }
 
 // SWAR constants: a byte of ones, and the high bit of every byte.
@@ -159,201 +172,113 @@ func hexVal(c byte) int {
 // scanNumber validates the number starting at b[i] and returns the index
 // just past it, or -1.
 func scanNumber(b []byte, i int) int {
+	// Fast path: an integer, or a number with a fraction and no exponent,
+	// that ends within eight bytes (after the sign).
+	j := i
+	if j < len(b) && b[j] == '-' {
+		j++
+	}
+	if j+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[j:])
+		d := nonDigits(x)
+		n := bits.TrailingZeros64(d) >> 3 // digits before the first other byte
+		if n > 0 && n < 8 && (x&0xff != '0' || n == 1) {
+			switch c := byte(x >> (8 * n & 63)); {
+			case c == '.':
+				// f: the digits after the point (counted past the word when
+				// they fill it, which the test below rejects).
+				f := bits.TrailingZeros64(d>>(8*n&63)>>8) >> 3
+				if e := n + 1 + f; f > 0 && e < 8 && byte(x>>(8*e&63))|0x20 != 'e' {
+					return j + e
+				}
+			case c|0x20 != 'e':
+				return j + n
+			}
+		}
+	}
+	return scanNumberSlow(b, i)
+}
+
+// nonDigits returns x (eight bytes of a document) with every byte that is
+// an ASCII digit set to zero and every other byte nonzero, up to the first
+// of them: a byte is a digit when its high nibble is 3 and adding 6 keeps
+// it so; a carry out of a byte (0xfa and up, not a digit) only reaches the
+// bytes after it.
+func nonDigits(x uint64) uint64 {
+	return (x&0xf0f0f0f0f0f0f0f0 ^ ones*0x30) | ((x+ones*6)&0xf0f0f0f0f0f0f0f0 ^ ones*0x30)
+}
+
+// scanNumberSlow is scanNumber for every number.
+func scanNumberSlow(b []byte, i int) int {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
 	if i >= len(b) {
 		return -1
 	}
-	if b[i] == '0' {
+	if c := b[i]; c == '0' {
 		i++
-	} else if '1' <= b[i] && b[i] <= '9' {
+	} else if c-'1' < 9 {
 		i++
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		for i < len(b) && b[i]-'0' < 10 {
 			i++
 		}
 	} else {
 		return -1
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		s := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		if i == s {
+		n := digits(b, i+1)
+		if n == 0 {
 			return -1
 		}
+		i += 1 + n
 	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+	if i < len(b) && b[i]|0x20 == 'e' {
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		s := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		if i == s {
+		n := digits(b, i)
+		if n == 0 {
 			return -1
 		}
+		i += n
 	}
 	return i
 }
 
-// scanLiteral validates true, false or null at b[i].
-func scanLiteral(b []byte, i int, lit string) int {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return -1
+// digits returns the number of ASCII digits at the start of b[i:].
+func digits(b []byte, i int) int {
+	j := i
+	for j+8 <= len(b) {
+		if d := nonDigits(binary.LittleEndian.Uint64(b[j:])); d != 0 {
+			return j + bits.TrailingZeros64(d)>>3 - i
+		}
+		j += 8
 	}
-	return i + len(lit)
-}
-
-// scanScalar validates the non-container value at b[i] and returns its end
-// and, for strings, its flags.
-func scanScalar(b []byte, i int) (int, uint8) {
-	switch b[i] {
-	case '"':
-		return scanString(b, i)
-	case 't':
-		return scanLiteral(b, i, "true"), 0
-	case 'f':
-		return scanLiteral(b, i, "false"), 0
-	case 'n':
-		return scanLiteral(b, i, "null"), 0
+	for j < len(b) && b[j]-'0' < 10 {
+		j++
 	}
-	return scanNumber(b, i), 0
-}
-
-// skipValue validates the value at b[i] and returns the index just past
-// it, or -1. depth is the number of containers around the value.
-func skipValue(b []byte, i int, depth int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		i, _ = scanString(b, i)
-		return i
-	case '{':
-		if depth >= maxDepth {
-			return -1
-		}
-		i++
-		if i < len(b) && b[i] <= ' ' {
-			i = skipWS(b, i)
-		}
-		if i < len(b) && b[i] == '}' {
-			return i + 1
-		}
-		for {
-			if i >= len(b) || b[i] != '"' {
-				return -1
-			}
-			if i, _ = scanString(b, i); i < 0 {
-				return -1
-			}
-			if i < len(b) && b[i] <= ' ' {
-				i = skipWS(b, i)
-			}
-			if i >= len(b) || b[i] != ':' {
-				return -1
-			}
-			i++
-			if i < len(b) && b[i] <= ' ' {
-				i = skipWS(b, i)
-			}
-			if i = skipValue(b, i, depth+1); i < 0 {
-				return -1
-			}
-			if i < len(b) && b[i] <= ' ' {
-				i = skipWS(b, i)
-			}
-			if i >= len(b) {
-				return -1
-			}
-			if b[i] == ',' {
-				i++
-				if i < len(b) && b[i] <= ' ' {
-					i = skipWS(b, i)
-				}
-				continue
-			}
-			if b[i] == '}' {
-				return i + 1
-			}
-			return -1
-		}
-	case '[':
-		if depth >= maxDepth {
-			return -1
-		}
-		i++
-		if i < len(b) && b[i] <= ' ' {
-			i = skipWS(b, i)
-		}
-		if i < len(b) && b[i] == ']' {
-			return i + 1
-		}
-		for {
-			if i = skipValue(b, i, depth+1); i < 0 {
-				return -1
-			}
-			if i < len(b) && b[i] <= ' ' {
-				i = skipWS(b, i)
-			}
-			if i >= len(b) {
-				return -1
-			}
-			if b[i] == ',' {
-				i++
-				if i < len(b) && b[i] <= ' ' {
-					i = skipWS(b, i)
-				}
-				continue
-			}
-			if b[i] == ']' {
-				return i + 1
-			}
-			return -1
-		}
-	case 't':
-		return scanLiteral(b, i, "true")
-	case 'f':
-		return scanLiteral(b, i, "false")
-	case 'n':
-		return scanLiteral(b, i, "null")
-	}
-	return scanNumber(b, i)
-}
-
-// objectKey validates `"key" :` at b[i] and returns the index after the colon.
-func objectKey(b []byte, i int) int {
-	if i >= len(b) || b[i] != '"' {
-		return -1
-	}
-	i, _ = scanString(b, i)
-	if i < 0 {
-		return -1
-	}
-	i = skipWS(b, i)
-	if i >= len(b) || b[i] != ':' {
-		return -1
-	}
-	return i + 1
-}
-
-// validJSON reports whether b is one JSON document.
-func validJSON(b []byte) bool {
-	i := skipValue(b, skipWS(b, 0), 0)
-	return i >= 0 && skipWS(b, i) == len(b)
+	return j - i
 }
 
 // needsDecode reports whether a string's raw bytes differ from its decoded
 // form: it holds escapes or bytes that are not valid UTF-8 (which decode to
 // U+FFFD, as encoding/json does).
 func needsDecode(raw []byte, flags uint8) bool {
-	return flags&sEscape != 0 || !utf8.Valid(raw)
+	if flags&sEscape != 0 {
+		return true
+	}
+	if len(raw) <= 8 { // short and ASCII, as most are: no call
+		var or byte
+		for _, c := range raw {
+			or |= c
+		}
+		if or < utf8.RuneSelf {
+			return false
+		}
+	}
+	return !utf8.Valid(raw)
 }
 
 // appendString appends the decoded contents of a valid JSON string (raw is
@@ -422,8 +347,8 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // parseNumber converts a valid JSON number to float64, correctly rounded.
 // A number too large for float64 becomes ±Inf.
 func parseNumber(b []byte) float64 {
-	// Fast path: at most 15 significant digits and a small exponent give
-	// an exact result from one multiplication or division.
+	// Fast path: at most 15 digits (leading zeros included) and no more
+	// than 22 after the point give an exact result from one division.
 	i := 0
 	neg := false
 	if b[0] == '-' {
@@ -431,27 +356,33 @@ func parseNumber(b []byte) float64 {
 		i++
 	}
 	var mant uint64
-	digits := 0
-	exp := 0
-	for ; i < len(b) && '0' <= b[i] && b[i] <= '9'; i++ {
-		mant = mant*10 + uint64(b[i]-'0')
-		if mant != 0 {
-			digits++
+	start := i
+	for ; i < len(b); i++ {
+		d := b[i] - '0'
+		if d > 9 {
+			break
 		}
+		mant = mant*10 + uint64(d)
 	}
+	nd := i - start
+	frac := 0
 	if i < len(b) && b[i] == '.' {
-		for i++; i < len(b) && '0' <= b[i] && b[i] <= '9'; i++ {
-			mant = mant*10 + uint64(b[i]-'0')
-			if mant != 0 {
-				digits++
+		i++
+		start = i
+		for ; i < len(b); i++ {
+			d := b[i] - '0'
+			if d > 9 {
+				break
 			}
-			exp--
+			mant = mant*10 + uint64(d)
 		}
+		frac = i - start
+		nd += frac
 	}
-	if i == len(b) && digits <= 15 && exp >= -22 {
+	if i == len(b) && nd <= 15 && frac <= 22 {
 		f := float64(mant)
-		if exp < 0 {
-			f /= pow10[-exp]
+		if frac > 0 {
+			f /= pow10[frac]
 		}
 		if neg {
 			f = -f

@@ -70,6 +70,18 @@ type matcher struct {
 	pfx    netip.Prefix
 	inner  []matcher
 	wide   bool // compare as float64, without the EventBridge range
+	// rawOK: str holds no U+FFFD, so a string without escapes matches it
+	// exactly, as a prefix or as a suffix if and only if its raw bytes do
+	// (see match). Set by prepare.
+	rawOK bool
+}
+
+// prepare sets what match precomputes, here and in the inner matchers.
+func (m *matcher) prepare() {
+	m.rawOK = !strings.ContainsRune(m.str, utf8.RuneError)
+	for i := range m.inner {
+		m.inner[i].prepare()
+	}
 }
 
 // scalar is one leaf value of the data, read lazily.
@@ -82,21 +94,44 @@ type scalar struct {
 	done  uint8 // 1: str decoded, 2: n parsed
 }
 
+// rawString returns the scalar for a string whose bytes are its value.
+func rawString(b []byte) *scalar {
+	s := new(scalar) // does not escape: scalar and match keep no pointer to it
+	s.kind = kString
+	s.flags = sRaw
+	s.raw = b
+	return s
+}
+
+// numScalar returns the scalar for a number of the record's metadata.
+func numScalar(f float64) *scalar {
+	s := new(scalar)
+	s.kind = kNumber
+	s.n = mkNum(f)
+	s.done = 2
+	return s
+}
+
 // sRaw marks a string whose raw bytes are its value (a plain-string record
 // value, a header value, the topic): nothing to decode.
 const sRaw uint8 = 1 << 7
 
 func (s *scalar) text(st *state) []byte {
 	if s.done&1 == 0 {
-		s.done |= 1
-		s.str = s.raw
-		if s.flags&sRaw == 0 && needsDecode(s.raw, s.flags) {
-			start := len(st.buf)
-			st.buf = appendString(st.buf, s.raw)
-			s.str = st.buf[start:len(st.buf):len(st.buf)]
-		}
+		s.decode(st)
 	}
 	return s.str
+}
+
+// decode sets s.str for text, out of line so that text inlines.
+func (s *scalar) decode(st *state) {
+	s.done |= 1
+	s.str = s.raw
+	if s.flags&sRaw == 0 && needsDecode(s.raw, s.flags) {
+		start := len(st.buf)
+		st.buf = appendString(st.buf, s.raw)
+		s.str = st.buf[start:len(st.buf):len(st.buf)]
+	}
 }
 
 func (s *scalar) number() num {
@@ -162,6 +197,22 @@ func (m *matcher) match(st *state, s *scalar) bool {
 	}
 	if s.kind != kString {
 		return false
+	}
+	if m.rawOK && s.flags&sEscape == 0 {
+		// The decoded string is the raw bytes with every byte that is not
+		// UTF-8 replaced by U+FFFD. str is UTF-8 without U+FFFD, so the
+		// decoded string equals str, or starts or ends with it, exactly
+		// when the raw bytes do: a replacement would put a U+FFFD in str,
+		// and UTF-8 decoding never joins bytes across the start or the end
+		// of a valid string. No need to decode, or even to check UTF-8.
+		switch m.op {
+		case mString:
+			return string(s.raw) == m.str
+		case mPrefix:
+			return len(s.raw) >= len(m.str) && string(s.raw[:len(m.str)]) == m.str
+		case mSuffix:
+			return len(s.raw) >= len(m.str) && string(s.raw[len(s.raw)-len(m.str):]) == m.str
+		}
 	}
 	t := s.text(st)
 	switch m.op {

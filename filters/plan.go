@@ -1,6 +1,7 @@
 package filters
 
 import (
+	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 )
@@ -22,6 +23,8 @@ type pnode struct {
 	key    string
 	index  int // for an array index child (expressions), else -1
 	keys   []*pnode
+	ktab   []keyEntry // the keys, for comparing without decoding
+	kbloom uint64     // bit keySig of each key
 	keyMap map[string]*pnode
 	// oddKeys: a child's key holds U+FFFD, which a key with invalid UTF-8
 	// decodes to; such keys must be decoded before the lookup.
@@ -37,6 +40,7 @@ type pnode struct {
 	// Slots of this node in its parent's frame, in [slotLo, slotHi).
 	existsSlot, objSlot int32
 	slotLo, slotHi      int32
+	slotMask            uint64 // the slots as a mask, when they are in one word
 	// This node's own frame: one slot per condition on its children.
 	nslots, nwords int32
 	emptyFix       []*pnode // children with groups that match an absent object
@@ -77,6 +81,12 @@ type formula struct {
 	node     *pnode
 	m, e     int32 // resolved slots: match (or group) and exists
 	absentOK bool
+	// When the formula holds exactly when some slots of one frame word
+	// are all set (an AND of fields without {"exists": false}, the common
+	// case), all is true and it is evaluated as one test of that word.
+	all  bool
+	word int32
+	mask uint64
 }
 
 func newNode(key string, index int) *pnode {
@@ -117,6 +127,64 @@ func (n *pnode) findIndex(i int) *pnode {
 	return nil
 }
 
+// keyEntry is a child's key as the walker compares it with the keys of a
+// document: by their first eight bytes, read as one word, and their
+// lengths, before the rest.
+type keyEntry struct {
+	w    uint64 // keyWord(node.key)
+	n    int    // len(node.key)
+	node *pnode
+}
+
+// keySig picks the bit of kbloom for a key from its first and last bytes
+// and its length, as a document has them (the empty key's are its
+// quotes). Most keys of a document are not in the plan; the walker tells
+// them with one test of kbloom, before it reads the key further.
+func keySig(first, last byte, n int) uint {
+	return uint((uint32(first)|uint32(last)<<8|uint32(n)<<16)*0x9e3779b1) >> 26
+}
+
+// keySigOf is keySig of a name of the plan.
+func keySigOf(name string) uint {
+	if name == "" {
+		return keySig('"', '"', 0)
+	}
+	return keySig(name[0], name[len(name)-1], len(name))
+}
+
+// findRawAt returns the child named by the key b[s:e] of a document, whose
+// bytes are its decoded form (no escapes, valid UTF-8).
+func (n *pnode) findRawAt(b []byte, s, e int) *pnode {
+	if n.keyMap != nil {
+		return n.keyMap[string(b[s:e])]
+	}
+	var w uint64
+	if s+8 <= len(b) {
+		w = binary.LittleEndian.Uint64(b[s : s+8])
+		if e-s < 8 {
+			w &= 1<<(8*uint(e-s)&63) - 1
+		}
+	} else {
+		w = keyWord(b[s:e])
+	}
+	for j := range n.ktab {
+		if k := &n.ktab[j]; k.w == w && k.n == e-s && (k.n <= 8 || k.node.key[8:] == string(b[s+8:e])) {
+			return k.node
+		}
+	}
+	return nil
+}
+
+// keyWord returns the first eight bytes of k (fewer when k is shorter,
+// padded with zeros) as a little-endian word.
+func keyWord[T string | []byte](k T) uint64 {
+	var w uint64
+	for j := min(len(k), 8) - 1; j >= 0; j-- {
+		w = w<<8 | uint64(k[j])
+	}
+	return w
+}
+
 // lookupKey returns the child named by the decoded key k, or nil.
 func (n *pnode) lookupKey(k []byte) *pnode {
 	if n.keyMap != nil {
@@ -151,10 +219,14 @@ func (n *pnode) layout(caps *int32) int32 {
 			n.keyMap[k.key] = k
 		}
 	}
+	n.ktab = n.ktab[:0]
+	n.kbloom = 0
 	for _, k := range n.keys {
 		if strings.ContainsRune(k.key, utf8.RuneError) {
 			n.oddKeys = true
 		}
+		n.ktab = append(n.ktab, keyEntry{w: keyWord(k.key), n: len(k.key), node: k})
+		n.kbloom |= 1 << keySigOf(k.key)
 	}
 	n.capLo = *caps
 	if n.needCapture {
@@ -179,12 +251,21 @@ func (n *pnode) layout(caps *int32) int32 {
 		for _, l := range k.leaves {
 			l.slot = next
 			next++
+			for i := range l.ms {
+				l.ms[i].prepare()
+			}
 		}
 		for _, g := range k.groups {
 			g.slot = next
 			next++
 		}
 		k.slotHi = next
+		k.slotMask = 0
+		if k.slotHi > k.slotLo && k.slotLo>>6 == (k.slotHi-1)>>6 {
+			for s := k.slotLo; s < k.slotHi; s++ {
+				k.slotMask |= 1 << (uint(s) & 63)
+			}
+		}
 	}
 	n.nslots = next
 	n.nwords = (next + 63) / 64
@@ -217,6 +298,48 @@ func (x *formula) resolve() {
 	case fGroup:
 		x.m = x.grp.slot
 	}
+	x.all, x.word, x.mask = false, 0, 0
+	var slots []int32
+	switch x.op {
+	case fAnd:
+		for _, k := range x.kids {
+			s, ok := k.required()
+			if !ok {
+				return
+			}
+			slots = append(slots, s)
+		}
+	default:
+		s, ok := x.required()
+		if !ok {
+			return
+		}
+		slots = append(slots, s)
+	}
+	if len(slots) == 0 {
+		return
+	}
+	x.word = slots[0] >> 6
+	for _, s := range slots {
+		if s>>6 != x.word {
+			x.mask = 0
+			return
+		}
+		x.mask |= 1 << (uint(s) & 63)
+	}
+	x.all = true
+}
+
+// required returns the slot a leaf or group formula requires set, when it
+// holds exactly when that slot is set.
+func (x *formula) required() (int32, bool) {
+	switch x.op {
+	case fLeaf:
+		return x.m, x.m >= 0 && !x.absentOK
+	case fGroup:
+		return x.m, true
+	}
+	return 0, false
 }
 
 // emptyOK reports whether the formula holds on an empty frame: on an object

@@ -7,14 +7,17 @@ import "unicode/utf8"
 const kPlain uint8 = 8
 
 // span is where a captured value lies in the document; end == 0 means the
-// path was not found.
-type span struct{ start, end int }
+// path was not found. flags are a string's, from its scan.
+type span struct {
+	start, end int
+	flags      uint8
+}
 
 // state is the per-goroutine scratch space of Match: frames, captures and
 // a buffer for decoded strings. Criteria keep them in a sync.Pool, so a
 // steady stream of records allocates nothing.
 type state struct {
-	b       []byte
+	scanner // the document being walked
 	frames  []uint64
 	sp      int
 	caps    []span
@@ -26,7 +29,9 @@ type state struct {
 func (st *state) push(words int32) int {
 	f := st.sp
 	st.sp += int(words)
-	clear(st.frames[f:st.sp])
+	for i := range st.frames[f:st.sp] { // frames are a word or two: no call
+		st.frames[f+i] = 0
+	}
 	return f
 }
 
@@ -41,13 +46,19 @@ func (st *state) set(f int, s int32) {
 // reset forgets what an earlier occurrence of n's key left in frame f and
 // in the captures: with duplicate keys the last one wins.
 func (st *state) reset(n *pnode, f int, exact bool) {
-	if f >= 0 {
-		for s := n.slotLo; s < n.slotHi; s++ {
-			st.frames[f+int(s>>6)] &^= 1 << (uint(s) & 63)
+	if f >= 0 && n.slotHi > n.slotLo {
+		if n.slotMask != 0 {
+			st.frames[f+int(n.slotLo>>6)] &^= n.slotMask
+		} else {
+			for s := n.slotLo; s < n.slotHi; s++ {
+				st.frames[f+int(s>>6)] &^= 1 << (uint(s) & 63)
+			}
 		}
 	}
 	if exact && n.capHi > n.capLo {
-		clear(st.caps[n.capLo:n.capHi])
+		for i := n.capLo; i < n.capHi; i++ { // a few: no call
+			st.caps[i] = span{}
+		}
 	}
 }
 
@@ -57,7 +68,7 @@ func (st *state) doc(n *pnode, b []byte, f int) uint8 {
 	if b == nil {
 		return kAbsent
 	}
-	st.b = b
+	st.load(b)
 	sp := st.sp
 	i := skipWS(b, 0)
 	if i < len(b) {
@@ -75,7 +86,7 @@ func (st *state) doc(n *pnode, b []byte, f int) uint8 {
 		st.set(f, n.existsSlot)
 	}
 	if len(n.leaves) > 0 && utf8.Valid(b) {
-		st.scalar(n, &scalar{kind: kString, flags: sRaw, raw: b}, f)
+		st.scalar(n, rawString(b), f)
 	}
 	return kPlain
 }
@@ -86,6 +97,7 @@ func (st *state) doc(n *pnode, b []byte, f int) uint8 {
 func (st *state) value(c *pnode, i, f int, exact bool, depth int) int {
 	b := st.b
 	start := i
+	var flags uint8
 	switch b[i] {
 	case '{':
 		switch {
@@ -101,7 +113,7 @@ func (st *state) value(c *pnode, i, f int, exact bool, depth int) int {
 				return -1
 			}
 		default:
-			if i = skipValue(b, i, depth); i < 0 {
+			if i = st.skip(i, depth); i < 0 {
 				return -1
 			}
 		}
@@ -110,85 +122,155 @@ func (st *state) value(c *pnode, i, f int, exact bool, depth int) int {
 			if i = st.array(c, i, f, exact, depth); i < 0 {
 				return -1
 			}
-		} else if i = skipValue(b, i, depth); i < 0 {
+		} else if i = st.skip(i, depth); i < 0 {
 			return -1
 		}
 	default:
-		end, flags := scanScalar(b, i)
+		var end int
+		if ch := b[i]; ch-'0' < 10 || ch == '-' {
+			end = scanNumber(b, i)
+		} else {
+			end, flags = st.scalarEnd(i)
+		}
 		if end < 0 {
 			return -1
 		}
 		if c.hasScalar() {
-			s := scalar{kind: kindOf(b[i]), flags: flags, raw: b[i:end]}
+			// Fields are set one by one: a composite literal is built in a
+			// temporary and copied, which stalls on its partial writes.
+			var s scalar
+			s.kind = kindOf(b[i])
+			s.flags = flags
 			if s.kind == kString {
 				s.raw = b[i+1 : end-1]
+			} else {
+				s.raw = b[i:end]
 			}
 			st.scalar(c, &s, f)
 		}
 		i = end
 	}
 	if exact && c.capture >= 0 {
-		st.caps[c.capture] = span{start, i}
+		st.caps[c.capture] = span{start, i, flags}
 	}
 	return i
 }
 
 // object walks the object at b[i] for node c with frame nf (-1: none).
+// Values of keys the plan does not name are skipped, which validates them.
+// It is the walker's inner loop: the scans of keys and of string values
+// use the scanner's cursor, kept in a register meanwhile, and keys are
+// looked up by pnode.lookup.
 func (st *state) object(c *pnode, i, nf int, exact bool, depth int) int {
 	b := st.b
-	if depth+1 > maxDepth {
+	if depth >= maxDepth {
 		return -1
 	}
-	i = ws(b, i+1)
-	if i < len(b) && b[i] == '}' {
+	if i = ws(b, i+1); uint(i) < uint(len(b)) && b[i] == '}' {
 		return i + 1
 	}
+	cur := st.cur
 	for {
-		if i >= len(b) || b[i] != '"' {
+		if uint(i) >= uint(len(b)) || b[i] != '"' {
 			return -1
 		}
-		end, flags := scanString(b, i)
-		if end < 0 {
+		// The key, and the colon after it.
+		ks := i + 1
+		var flags uint8
+		if e := cur.strEnd(b, i); e > 0 {
+			i = e
+		} else if i, flags, cur = st.strLoad(i); i < 0 {
 			return -1
 		}
-		key := b[i+1 : end-1]
-		i = ws(b, end)
-		if i >= len(b) || b[i] != ':' {
+		ke := i - 1
+		if uint(i) < uint(len(b)) && b[i] == ':' {
+			i++
+		} else if i = skipWS(b, i); uint(i) < uint(len(b)) && b[i] == ':' {
+			i++
+		} else {
 			return -1
 		}
-		if i = ws(b, i+1); i >= len(b) {
+		if i = ws(b, i); uint(i) >= uint(len(b)) {
 			return -1
 		}
+		// Its value. Most keys are not named: their first and last bytes
+		// and length tell them at once (pnode.lookup, inlined).
 		var k *pnode
-		if flags&sEscape != 0 || (c.oddKeys && !utf8.Valid(key)) {
-			mark := len(st.buf)
-			st.buf = appendString(st.buf, key)
-			k = c.lookupKey(st.buf[mark:])
-			st.buf = st.buf[:mark]
+		if flags == 0 && !c.oddKeys {
+			if c.kbloom&(1<<keySig(b[ks], b[ke-1], ke-ks)) != 0 {
+				k = c.findRawAt(b, ks, ke)
+			}
 		} else {
-			k = c.lookupKey(key)
+			k = c.lookup(st, b, ks, ke, flags)
 		}
-		if k == nil {
-			i = skipValue(b, i, depth+1)
-		} else {
+		if k != nil {
 			st.reset(k, nf, exact)
-			i = st.value(k, i, nf, exact, depth+1)
+			st.cur = cur
+			if i = st.value(k, i, nf, exact, depth+1); i < 0 {
+				return -1
+			}
+			cur = st.cur
+		} else if b[i] == '"' {
+			if e := cur.strEnd(b, i); e > 0 {
+				i = e
+			} else if i, _, cur = st.strLoad(i); i < 0 {
+				return -1
+			}
+		} else {
+			st.cur = cur
+			if i = st.skip(i, depth+1); i < 0 {
+				return -1
+			}
+			cur = st.cur
 		}
-		if i < 0 {
-			return -1
+		// A comma and the next key, or the end.
+		if uint(i) < uint(len(b)) && b[i] == ',' {
+			i++
+			if uint(i) < uint(len(b)) && b[i] == '"' {
+				continue
+			}
+			i = skipWS(b, i)
+			continue
 		}
-		if i = ws(b, i); i >= len(b) {
+		if i = ws(b, i); uint(i) >= uint(len(b)) {
 			return -1
 		}
 		switch b[i] {
 		case ',':
 			i = ws(b, i+1)
 		case '}':
+			st.cur = cur
 			return i + 1
 		default:
 			return -1
 		}
 	}
+}
+
+// lookup returns the child of c named by the key b[s:e] of a document
+// (flags from its scan), or nil.
+func (c *pnode) lookup(st *state, b []byte, s, e int, flags uint8) *pnode {
+	if flags != 0 || c.oddKeys {
+		return st.lookupSlow(c, b[s:e], flags)
+	}
+	if c.kbloom&(1<<keySig(b[s], b[e-1], e-s)) == 0 { // the quotes of ""
+		return nil
+	}
+	return c.findRawAt(b, s, e)
+}
+
+// lookupSlow returns the child of c named by the raw key (its bytes between
+// the quotes; flags from the scan), decoding it first when it holds escapes
+// or, where a name holds U+FFFD, bytes that are not UTF-8.
+func (st *state) lookupSlow(c *pnode, key []byte, flags uint8) *pnode {
+	if flags&sEscape != 0 || (c.oddKeys && !utf8.Valid(key)) {
+		mark := len(st.buf)
+		st.buf = appendString(st.buf, key)
+		k := c.lookupKey(st.buf[mark:])
+		st.buf = st.buf[:mark]
+		return k
+	}
+	return c.lookupKey(key)
 }
 
 // array walks the array at b[i] for node c: for patterns every element
@@ -212,7 +294,7 @@ func (st *state) array(c *pnode, i, f int, exact bool, depth int) int {
 		if pat {
 			i = st.value(c, i, f, false, depth+1)
 		} else {
-			i = skipValue(b, i, depth+1)
+			i = st.skip(i, depth+1)
 		}
 		if i < 0 {
 			return -1
@@ -285,6 +367,9 @@ func (st *state) finish(c *pnode, nf, f int) {
 
 // eval evaluates a pattern formula on frame f.
 func (st *state) eval(x *formula, f int) bool {
+	if x.all {
+		return st.frames[f+int(x.word)]&x.mask == x.mask
+	}
 	switch x.op {
 	case fAnd:
 		for _, k := range x.kids {

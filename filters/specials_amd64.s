@@ -1,0 +1,80 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// CLASS sets bit j of r when byte j of the 16 bytes in x is special: a
+// control byte (0x00-0x1f) or a quote (0x22) is a byte c with c^0x02 <=
+// 0x20 (X13 holds 0x02s, X12 0x20s), and a backslash (X14) is compared for.
+// It overwrites x and X4.
+#define CLASS(x, r) \
+	MOVO     x, X4;   \
+	PCMPEQB  X14, X4; \
+	PXOR     X13, x;  \
+	PMAXUB   X12, x;  \
+	PCMPEQB  X12, x;  \
+	POR      X4, x;   \
+	PMOVMSKB x, r
+
+// BLOCK sets AX to the bitmap of the special bytes of the 64 bytes at p.
+// It overwrites X0-X4, BX, DX and R8.
+#define BLOCK(p) \
+	MOVOU 0(p), X0;  \
+	MOVOU 16(p), X1; \
+	MOVOU 32(p), X2; \
+	MOVOU 48(p), X3; \
+	CLASS(X0, AX);   \
+	CLASS(X1, BX);   \
+	CLASS(X2, DX);   \
+	CLASS(X3, R8);   \
+	SHLQ  $16, BX;   \
+	SHLQ  $32, DX;   \
+	SHLQ  $48, R8;   \
+	ORQ   BX, AX;    \
+	ORQ   DX, AX;    \
+	ORQ   R8, AX
+
+// func specialsSSE2(dst *uint64, src *byte, n int)
+//
+// Sets the (n+63)/64 words at dst to the bitmap of the special bytes of the
+// n bytes at src; n must be at least 64. The last, partial block is read as
+// the last 64 bytes of src (overlapping the block before) and shifted into
+// place, so nothing past src+n is read.
+TEXT ·specialsSSE2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+	MOVQ       $0x0202020202020202, AX
+	MOVQ       AX, X13
+	PUNPCKLQDQ X13, X13
+	MOVQ       $0x5c5c5c5c5c5c5c5c, AX
+	MOVQ       AX, X14
+	PUNPCKLQDQ X14, X14
+	MOVQ       $0x2020202020202020, AX
+	MOVQ       AX, X12
+	PUNPCKLQDQ X12, X12
+
+	MOVQ CX, R9
+	SHRQ $6, R9
+	JZ   tail
+
+loop:
+	BLOCK(SI)
+	MOVQ AX, (DI)
+	ADDQ $64, SI
+	ADDQ $8, DI
+	DECQ R9
+	JNZ  loop
+
+tail:
+	ANDQ $63, CX
+	JZ   done
+	LEAQ -64(SI)(CX*1), SI
+	BLOCK(SI)
+	NEGQ CX
+	ADDQ $64, CX
+	SHRQ CX, AX
+	MOVQ AX, (DI)
+
+done:
+	RET
