@@ -190,8 +190,9 @@ func (p *Pipeline) PollBudget() int {
 	if n := p.stats.in.Load(); n > 0 {
 		avg = max(p.stats.bytesIn.Load()/n, 1)
 	}
-	budget := min(p.laneShare(), max(p.opts.MaxInflightBytes-p.inflight.Load(), 0))
-	return int(min(max(budget/avg, 1), most))
+	// One share per poll: the room left is not the bound, or a nearly full
+	// pipeline would poll a few records at a time.
+	return int(min(max(p.laneShare()/avg, 1), most))
 }
 
 // LaneShare implements Sink.

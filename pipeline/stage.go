@@ -53,9 +53,9 @@ type Sink interface {
 	// pipeline's last processing result: the ESM's error code and message.
 	SourceError(result string, err error)
 	// PollBudget is how many records the source should take at most in its
-	// next poll: about one partition's share of max_inflight_bytes, or the
-	// room left if that is less, at the records' average size. Taking more
-	// at once could let one partition's buffered records fill the pipeline.
+	// next poll: about one partition's share of max_inflight_bytes at the
+	// records' average size. Taking more at once could let one partition's
+	// buffered records fill the pipeline.
 	PollBudget() int
 	// LaneShare is each partition's fair share of max_inflight_bytes. A
 	// source sizes its per-partition fetches by it, so that one fetch cannot
