@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -173,6 +174,10 @@ func kafkaAccessRefs(ctx context.Context, f *config.File, pc *config.Pipeline) (
 	case config.ClientCertificate:
 		cc := &clientCert{f: f, a: a}
 		if _, err := cc.get(ctx); err != nil {
+			var te *tlsconf.Error
+			if errors.As(err, &te) {
+				return nil, nil, nil, f.Errorf(path+".auth", "EVENT_SOURCE_AUTHN_ERROR: Provided certificate or private key is invalid: %v", err)
+			}
 			return nil, nil, nil, f.Errorf(path+".auth", "%v", err)
 		}
 		tlsCfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {

@@ -436,3 +436,55 @@ pipelines:
 		t.Fatalf("a cluster without a SCRAM listener: %v", err)
 	}
 }
+
+// Bad client certificate material is refused when the pipeline starts,
+// with Lambda's message and the reason: a key of another certificate, a
+// chain in the wrong order, a wrong key password.
+func TestInvalidClientCertificate(t *testing.T) {
+	ca := kafkatest.NewCA(t, "client CA")
+	chain, key := ca.Issue(t, "penstock", true)
+	_, otherKey := ca.Issue(t, "someone else", true)
+	blocks := bytes.SplitAfter(chain, []byte("-----END CERTIFICATE-----\n"))
+	reversed := append(append([]byte{}, blocks[1]...), blocks[0]...)
+	encrypted := writeEncryptedKey(t, key, "right-pass", "-v2", "aes256")
+	for _, c := range []struct {
+		name       string
+		chain, key []byte
+		password   string
+		want       string
+	}{
+		{"key of another certificate", chain, otherKey, "", "does not belong to the client certificate"},
+		{"chain in the wrong order", reversed, key, "", "out of order"},
+		{"wrong key password", chain, encrypted, "wrong-pass", "privatekeypassword is wrong"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "client.pem"), c.chain, 0o600)
+			os.WriteFile(filepath.Join(dir, "client.key"), c.key, 0o600)
+			t.Setenv("KEY_PASSWORD", c.password)
+			pw := ""
+			if c.password != "" {
+				pw = `, private_key_password: "env:KEY_PASSWORD"`
+			}
+			yaml := fmt.Sprintf(`version: 1
+pipelines:
+  - name: orders
+    source: {kafka: {bootstrap_servers: ["127.0.0.1:9094"], topic: orders, starting_position: LATEST,
+      auth: {mechanism: CLIENT_CERTIFICATE_TLS_AUTH, certificate: "file:client.pem", private_key: "file:client.key"%s}}}
+    target: {stdout: {}}
+`, pw)
+			f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Build(f, &f.Pipelines[0], Overrides{}, slog.New(slog.DiscardHandler))
+			if err == nil || !strings.Contains(err.Error(), "Provided certificate or private key is invalid") ||
+				!strings.Contains(strings.ToLower(err.Error()), c.want) || !strings.Contains(err.Error(), "pipelines.yaml:5:") {
+				t.Fatalf("error %v: want Lambda's message, %q, and the line", err, c.want)
+			}
+			if strings.Contains(err.Error(), "PRIVATE KEY") || strings.Contains(err.Error(), "wrong-pass") {
+				t.Fatal("key material or password in the error")
+			}
+		})
+	}
+}
