@@ -108,6 +108,88 @@ func TestInputEncodingFlags(t *testing.T) {
 	}
 }
 
+// TestInputEncodingSizes compares encodeInput, which copies small fields
+// inline, with a plain encoder, for keys, values, header names and values
+// of every length up to 40 bytes.
+func TestInputEncodingSizes(t *testing.T) {
+	src := make([]byte, 256)
+	for i := range src {
+		src[i] = byte(i*7 + 1)
+	}
+	b := &pipeline.Batch{TopicPartition: pipeline.TopicPartition{Topic: "topic", Partition: 7}}
+	for n := range 41 {
+		b.Records = append(b.Records, pipeline.Record{
+			Offset: int64(n), Timestamp: int64(1000 * n),
+			Key:     src[n : 2*n],
+			Value:   src[100-n : 100],
+			Headers: []pipeline.Header{{Key: string(src[50 : 50+n]), Value: src[200-n : 200]}, {Key: "h", Value: nil}},
+		})
+		b.Status = append(b.Status, pipeline.Active)
+	}
+	b.Records[3].Key = nil
+	b.Records[4].Value = nil
+	b.Records[5].Headers = nil
+	b.Records[6].TimestampType = pipeline.LogAppendTime
+	b.Status[7] = pipeline.Filtered
+
+	want := le.AppendUint32([]byte(inputMagic), 40)
+	want = le.AppendUint32(want, 5)
+	want = append(want, "topic"...)
+	want = le.AppendUint32(want, 7)
+	field := func(f []byte) { want = append(le.AppendUint32(want, uint32(len(f))), f...) }
+	for i, r := range b.Records {
+		if b.Status[i] != pipeline.Active {
+			continue
+		}
+		want = le.AppendUint64(want, uint64(r.Offset))
+		want = le.AppendUint64(want, uint64(r.Timestamp))
+		var flags byte
+		if r.Key != nil {
+			flags |= inKey
+		}
+		if r.Value != nil {
+			flags |= inValue
+		}
+		if r.TimestampType == pipeline.LogAppendTime {
+			flags |= inLogAppendTime
+		}
+		want = append(want, flags)
+		field(r.Key)
+		field(r.Value)
+		want = le.AppendUint32(want, uint32(len(r.Headers)))
+		for _, h := range r.Headers {
+			field([]byte(h.Key))
+			field(h.Value)
+		}
+	}
+
+	count, size := inputSize(b)
+	if count != 40 || size != len(want) {
+		t.Fatalf("inputSize: %d records, %d bytes; want 40, %d", count, size, len(want))
+	}
+	// The batch is written at an odd offset, between bytes it must keep.
+	buf := bytes.Repeat([]byte{0xee}, size+2)
+	encodeInput(buf[1:1+size], b, count)
+	if buf[0] != 0xee || buf[size+1] != 0xee {
+		t.Fatal("encodeInput wrote outside its buffer")
+	}
+	if got := buf[1 : 1+size]; !bytes.Equal(got, want) {
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("byte %d differs: got % x, want % x", i, got[i:min(i+16, len(got))], want[i:min(i+16, len(want))])
+			}
+		}
+	}
+
+	// A buffer too small for the records panics rather than writes past it.
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for a short buffer")
+		}
+	}()
+	encodeInput(make([]byte, size-1), b, count)
+}
+
 func TestApply(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -74,3 +74,27 @@ func TestFaultyGuests(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeoutAfterEarlierCalls checks the watchdog's timer, which calls
+// leave armed: a call that starts while the timer is armed for an earlier
+// call still gets its whole timeout, and a call after the timer has fired
+// on an idle instance is still stopped.
+func TestTimeoutAfterEarlierCalls(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	e, _ := load(t, "wat/faulty.wasm", Options{Timeout: timeout})
+	for i, idle := range []time.Duration{timeout / 2, 2 * timeout} {
+		if err := e.Enrich(context.Background(), batch(int64(10*i), "ok")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(idle)
+		start := time.Now()
+		err := e.Enrich(context.Background(), batch(int64(10*i+1), "loop"))
+		took := time.Since(start)
+		if !errors.Is(err, ErrTimeout) {
+			t.Fatalf("after %v idle: error %v", idle, err)
+		}
+		if took < timeout || took > 5*time.Second {
+			t.Fatalf("after %v idle: stopped after %v, want %v", idle, took, timeout)
+		}
+	}
+}
