@@ -11,7 +11,6 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -20,18 +19,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/penstock-dev/penstock/internal/esm"
 	"github.com/penstock-dev/penstock/internal/objkey"
 	"github.com/penstock-dev/penstock/internal/template"
 	"github.com/penstock-dev/penstock/pipeline"
+	"github.com/penstock-dev/penstock/targets/internal/awserr"
 )
 
 // TargetConfigNotValid is the state reason of a pipeline stopped because
 // its bucket can never be written (it does not exist, access is denied).
-const TargetConfigNotValid = "TARGET_CONFIG_NOT_VALID"
+const TargetConfigNotValid = awserr.TargetConfigNotValid
 
 // Defaults.
 const (
@@ -263,21 +261,9 @@ func (t *Target) abort(key string, id *string) {
 // Close implements pipeline.Target.
 func (t *Target) Close(context.Context) error { return nil }
 
+// permanentCodes are the error codes retrying cannot fix.
+var permanentCodes = []string{"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled", "InvalidBucketName"}
+
 func classify(err error, bucket, key string) error {
-	var ae smithy.APIError
-	status := 0
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) && re.Response != nil {
-		status = re.Response.StatusCode
-	}
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled", "InvalidBucketName":
-			return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("s3 %s/%s: %w", bucket, key, err))
-		}
-	}
-	if ae == nil && status == http.StatusForbidden {
-		return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("s3 %s/%s: %w", bucket, key, err))
-	}
-	return fmt.Errorf("s3 %s/%s: %w", bucket, key, err)
+	return awserr.Classify(err, "s3 "+bucket+"/"+key, permanentCodes, http.StatusForbidden)
 }

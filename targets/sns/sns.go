@@ -7,7 +7,6 @@ package sns
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,11 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/penstock-dev/penstock/internal/template"
 	"github.com/penstock-dev/penstock/pipeline"
+	"github.com/penstock-dev/penstock/targets/internal/awserr"
 	"github.com/penstock-dev/penstock/targets/internal/msgbatch"
 )
 
@@ -31,7 +29,7 @@ const MaxMessageBytes = 256 << 10
 
 // TargetConfigNotValid is the state reason of a pipeline stopped because
 // its topic can never be written.
-const TargetConfigNotValid = "TARGET_CONFIG_NOT_VALID"
+const TargetConfigNotValid = awserr.TargetConfigNotValid
 
 // API is the part of the SNS client the target and the on-failure
 // destination use.
@@ -178,22 +176,12 @@ func attribute(v []byte, s *string) types.MessageAttributeValue {
 	return types.MessageAttributeValue{DataType: &binaryType, BinaryValue: v}
 }
 
-func classify(err error, topic string) error {
-	var ae smithy.APIError
-	status := 0
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) && re.Response != nil {
-		status = re.Response.StatusCode
-	}
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "NotFound", "AuthorizationError", "InvalidSecurity", "KMSAccessDenied", "KMSDisabled", "KMSNotFound",
-			"UnrecognizedClientException", "InvalidClientTokenId", "AccessDenied", "AccessDeniedException":
-			return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("sns %s: %w", topic, err))
-		}
-	}
-	if ae == nil && (status == http.StatusForbidden || status == http.StatusNotFound) {
-		return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("sns %s: %w", topic, err))
-	}
-	return fmt.Errorf("sns %s: %w", topic, err)
+// permanentCodes are the error codes retrying cannot fix.
+var permanentCodes = []string{"NotFound", "AuthorizationError", "InvalidSecurity", "KMSAccessDenied", "KMSDisabled", "KMSNotFound",
+	"UnrecognizedClientException", "InvalidClientTokenId", "AccessDenied", "AccessDeniedException"}
+
+// classify sorts a request error: errors retrying cannot fix stop the
+// pipeline; throttling, service and network errors are failed attempts.
+func classify(err error, queue string) error {
+	return awserr.Classify(err, "sns "+queue, permanentCodes, http.StatusForbidden, http.StatusNotFound)
 }

@@ -8,7 +8,6 @@ package sqs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,11 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/penstock-dev/penstock/internal/template"
 	"github.com/penstock-dev/penstock/pipeline"
+	"github.com/penstock-dev/penstock/targets/internal/awserr"
 	"github.com/penstock-dev/penstock/targets/internal/msgbatch"
 )
 
@@ -33,7 +31,7 @@ const MaxMessageBytes = 1 << 20
 // TargetConfigNotValid is the state reason of a pipeline stopped because
 // its queue or topic can never be written (it does not exist, access is
 // denied).
-const TargetConfigNotValid = "TARGET_CONFIG_NOT_VALID"
+const TargetConfigNotValid = awserr.TargetConfigNotValid
 
 // API is the part of the SQS client the target and the on-failure
 // destination use.
@@ -184,24 +182,12 @@ func attribute(v []byte, s *string) types.MessageAttributeValue {
 	return types.MessageAttributeValue{DataType: &binaryType, BinaryValue: v}
 }
 
+// permanentCodes are the error codes retrying cannot fix.
+var permanentCodes = []string{"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "AccessDenied", "AccessDeniedException",
+	"InvalidAddress", "InvalidSecurity", "KMS.AccessDeniedException", "UnrecognizedClientException", "InvalidClientTokenId"}
+
 // classify sorts a request error: errors retrying cannot fix stop the
 // pipeline; throttling, service and network errors are failed attempts.
 func classify(err error, queue string) error {
-	var ae smithy.APIError
-	status := 0
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) && re.Response != nil {
-		status = re.Response.StatusCode
-	}
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "AccessDenied", "AccessDeniedException",
-			"InvalidAddress", "InvalidSecurity", "KMS.AccessDeniedException", "UnrecognizedClientException", "InvalidClientTokenId":
-			return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("sqs %s: %w", queue, err))
-		}
-	}
-	if ae == nil && (status == http.StatusForbidden || status == http.StatusNotFound) {
-		return pipeline.PermanentReason(TargetConfigNotValid, fmt.Errorf("sqs %s: %w", queue, err))
-	}
-	return fmt.Errorf("sqs %s: %w", queue, err)
+	return awserr.Classify(err, "sqs "+queue, permanentCodes, http.StatusForbidden, http.StatusNotFound)
 }
