@@ -57,10 +57,13 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "penstock: %s has no pipeline %q\n", path, *name)
 		return 2
 	}
-	failed := 0
+	failed, skipped := 0, 0
 	for _, r := range results {
-		if r.Status == engine.CheckFail {
+		switch r.Status {
+		case engine.CheckFail:
 			failed++
+		case engine.CheckSkip:
+			skipped++
 		}
 	}
 	if *asJSON {
@@ -84,9 +87,12 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			}
 		}
 		tw.Flush()
-		if failed == 0 {
+		switch {
+		case failed == 0 && skipped == 0:
 			fmt.Fprintf(stdout, "all %d checks passed\n", len(results))
-		} else {
+		case failed == 0:
+			fmt.Fprintf(stdout, "%d checks passed, %d skipped\n", len(results)-skipped, skipped)
+		default:
 			fmt.Fprintf(stdout, "%d of %d checks failed\n", failed, len(results))
 		}
 	}

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/penstock-dev/penstock/internal/kafkatest"
 )
@@ -42,7 +48,7 @@ func TestCheck(t *testing.T) {
 
 	code, out, errOut := runCLI("check", checkFile(t, cl.Addrs[0], "orders", auth, map[string][]byte{"ca.pem": ca.PEM}))
 	t.Logf("healthy:\n%s", out)
-	if code != 0 || !strings.Contains(out, "all 6 checks passed") || !strings.Contains(out, "3 partitions") {
+	if code != 0 || !strings.Contains(out, "8 checks passed, 1 skipped") || !strings.Contains(out, "3 partitions") {
 		t.Fatalf("healthy setup: exit %d\n%s%s", code, out, errOut)
 	}
 
@@ -92,5 +98,70 @@ func TestCheck(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.OK || code != 1 {
 		t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
+	}
+}
+
+// penstock check verifies, with the Kafka APIs, each authorization the
+// event source mapping needs: DescribeConfigs on the cluster, Describe
+// and Read on the topic, Describe and Read on the group.
+func TestCheckAuthorization(t *testing.T) {
+	ca := kafkatest.NewCA(t, "broker CA")
+	acl := func(res kmsg.ACLResourceType, name string, op kmsg.ACLOperation) kfake.ACL {
+		return kfake.ACL{Resource: res, Name: name, Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: op, Allow: true}
+	}
+	const (
+		topic, group = kmsg.ACLResourceTypeTopic, kmsg.ACLResourceTypeGroup
+		read, desc   = kmsg.ACLOperationRead, kmsg.ACLOperationDescribe
+	)
+	configs := acl(kmsg.ACLResourceTypeCluster, "kafka-cluster", kmsg.ACLOperationDescribeConfigs)
+	user := func(name string, acls ...kfake.ACL) kafkatest.User {
+		return kafkatest.User{Method: "SCRAM-SHA-256", Name: name, Password: name + "-pw", ACLs: acls}
+	}
+	opts := kafkatest.SecureOptions{ServerCA: ca, ACLs: true, Topics: []string{"orders"}, Partitions: 2, Users: []kafkatest.User{
+		{Method: "SCRAM-SHA-256", Name: "admin", Password: "admin-pw"},
+		user("full", configs, acl(topic, "orders", desc), acl(topic, "orders", read), acl(group, "g", desc), acl(group, "g", read)),
+		user("noconfigs", acl(topic, "orders", desc), acl(topic, "orders", read), acl(group, "g", desc), acl(group, "g", read)),
+		user("noread", configs, acl(topic, "orders", desc), acl(group, "g", desc), acl(group, "g", read)),
+		user("groupdescribe", configs, acl(topic, "orders", desc), acl(topic, "orders", read), acl(group, "g", desc)),
+		user("nogroup", configs, acl(topic, "orders", desc), acl(topic, "orders", read)),
+	}}
+	cl := kafkatest.StartSecure(t, opts)
+	// The group exists, with committed offsets, as for a pipeline that ran.
+	prod := cl.SecureProducer(t, opts)
+	kafkatest.ProduceSync(t, prod, kafkatest.Numbered("orders", 2, 0, 10, 50))
+	var offs kadm.Offsets
+	offs.Add(kadm.Offset{Topic: "orders", Partition: 0, At: 3, LeaderEpoch: -1})
+	if _, err := kadm.NewClient(prod).CommitOffsets(context.Background(), "g", offs); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		user string
+		code int
+		want []string
+	}{
+		{"full", 0, []string{"topic read", "records readable", `DescribeConfigs\s+OK`, "group read", "the group can be joined", "all 9 checks passed"}},
+		{"noconfigs", 1, []string{"cluster", `DescribeConfigs\s+FAIL`, "EVENT_SOURCE_AUTHZ_ERROR: Cluster failed to authorize Penstock",
+			"fix: grant the principal DescribeConfigs on the cluster", "1 of 9 checks failed"}},
+		{"noread", 1, []string{"topic read", "orders", "FAIL", "EVENT_SOURCE_AUTHZ_ERROR: Cluster failed to authorize Penstock: not authorized to read the topic's records",
+			"fix: grant the principal Read on topic orders", "1 of 9 checks failed"}},
+		{"groupdescribe", 1, []string{"group read", "g", "FAIL", "not authorized to join the group", "fix: grant the principal Read on group g", "1 of 9 checks failed"}},
+		{"nogroup", 1, []string{"group", "FAIL", "not authorized to describe the group or read its offsets", "fix: grant the principal Describe and Read on group g", "1 of 8 checks failed"}},
+	} {
+		t.Run(c.user, func(t *testing.T) {
+			t.Setenv("KAFKA_USER", c.user)
+			t.Setenv("KAFKA_PASSWORD", c.user+"-pw")
+			auth := "consumer_group_id: g\ntls: {root_ca: \"file:ca.pem\"}\nauth: {mechanism: SASL_SCRAM_256_AUTH, username: \"env:KAFKA_USER\", password: \"env:KAFKA_PASSWORD\"}"
+			code, out, errOut := runCLI("check", checkFile(t, cl.Addrs[0], "orders", auth, map[string][]byte{"ca.pem": ca.PEM}))
+			t.Logf("%s:\n%s", c.user, out)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, c.code, out, errOut)
+			}
+			for _, w := range c.want {
+				if !regexp.MustCompile(regexp.QuoteMeta(w)).MatchString(out) && !regexp.MustCompile(w).MatchString(out) {
+					t.Fatalf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
 	}
 }

@@ -25,6 +25,9 @@ type Overrides struct {
 	// BootstrapServers, when set, replaces every Kafka source's servers
 	// (penstock dev points all pipelines at its embedded broker).
 	BootstrapServers []string
+	// SkipPreflight turns off the checks run when a pipeline starts
+	// (see Preflight).
+	SkipPreflight bool
 }
 
 // Build creates the pipeline described by pc, one of the pipelines of f.
@@ -154,6 +157,9 @@ type instance struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
+
+	checksMu sync.Mutex
+	checks   []CheckResult // nil until the preflight finished
 }
 
 // New returns an engine that builds pipelines with ov.
@@ -206,7 +212,55 @@ func (e *Engine) StartPipeline(f *config.File, pc *config.Pipeline) error {
 			e.log.Error("pipeline stopped with an error", "pipeline", pc.Name, "error", in.err)
 		}
 	}()
+	if pc.Source.Kafka != nil && !e.ov.SkipPreflight {
+		go e.preflight(ctx, f, pc, in)
+	}
 	return nil
+}
+
+// preflight runs the checks of `penstock check` for a pipeline that just
+// started, next to it: each failure is logged with its fix and becomes the
+// pipeline's last processing result until records flow, so a
+// misconfiguration shows in the status before the source has found it.
+func (e *Engine) preflight(ctx context.Context, f *config.File, pc *config.Pipeline, in *instance) {
+	res := Preflight(ctx, f, pc, e.ov)
+	if ctx.Err() != nil {
+		return
+	}
+	in.checksMu.Lock()
+	in.checks = res
+	in.checksMu.Unlock()
+	failed := 0
+	for _, r := range res {
+		if r.Status != CheckFail {
+			continue
+		}
+		failed++
+		result := r.Error
+		if result == "" {
+			result = "PREFLIGHT_FAILED: " + r.Check
+		}
+		e.log.Warn("preflight check failed", "pipeline", pc.Name, "check", r.Check, "target", r.Target,
+			"error", r.Error, "detail", r.Detail, "fix", r.Fix)
+		in.p.SourceError(result, fmt.Errorf("preflight check %s of %s: %s", r.Check, r.Target, r.Detail))
+	}
+	if failed == 0 {
+		e.log.Info("preflight checks passed", "pipeline", pc.Name, "checks", len(res))
+	}
+}
+
+// Checks returns the results of the preflight run when the named pipeline
+// started, or nil while it runs (or when it was skipped).
+func (e *Engine) Checks(name string) []CheckResult {
+	e.mu.Lock()
+	in := e.running[name]
+	e.mu.Unlock()
+	if in == nil {
+		return nil
+	}
+	in.checksMu.Lock()
+	defer in.checksMu.Unlock()
+	return slices.Clone(in.checks)
 }
 
 // StopPipeline stops one pipeline gracefully and waits for it.

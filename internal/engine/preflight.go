@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/penstock-dev/penstock/pipeline/config"
 	"github.com/penstock-dev/penstock/sources/kafka"
@@ -178,22 +179,126 @@ func Preflight(ctx context.Context, f *config.File, pc *config.Pipeline, ov Over
 		add("topic", k.Topic, CheckFail, "", td.Err.Error(), "")
 	default:
 		add("topic", k.Topic, CheckOK, "", strconv.Itoa(len(td.Partitions))+" partitions", "")
+		add(topicRead(cctx, cl, td))
 	}
+	add(clusterDescribeConfigs(cctx, adm, k))
 	offs, err := adm.FetchOffsets(cctx, k.ConsumerGroupID)
 	switch {
 	case errors.Is(err, kerr.GroupAuthorizationFailed) || errors.Is(offs.Error(), kerr.GroupAuthorizationFailed):
-		add("group", k.ConsumerGroupID, CheckFail, kafka.ResultNotAuthorized, "not authorized to read the group's offsets",
-			"grant the principal Read on group "+k.ConsumerGroupID)
+		add("group", k.ConsumerGroupID, CheckFail, kafka.ResultNotAuthorized, "not authorized to describe the group or read its offsets",
+			"grant the principal Describe and Read on group "+k.ConsumerGroupID)
+		return out
 	case errors.Is(err, kerr.GroupIDNotFound) || errors.Is(offs.Error(), kerr.GroupIDNotFound):
 		add("group", k.ConsumerGroupID, CheckOK, "", "no committed offsets yet: starting_position applies", "")
 	case err != nil:
 		add("group", k.ConsumerGroupID, CheckFail, kafka.Classify(err), err.Error(), "")
+		return out
 	case offs.Error() != nil:
 		add("group", k.ConsumerGroupID, CheckFail, kafka.Classify(offs.Error()), offs.Error().Error(), "")
+		return out
 	default:
 		add("group", k.ConsumerGroupID, CheckOK, "", "committed offsets readable", "")
 	}
+	add(groupRead(cctx, cl, k.ConsumerGroupID))
 	return out
+}
+
+// topicRead checks Read on the topic with a fetch of at most one byte
+// from the first partition's leader: the broker checks authorization
+// before anything else, so any other answer (even an offset out of range)
+// means Read is granted. Nothing is consumed or committed.
+func topicRead(ctx context.Context, cl *kgo.Client, td kadm.TopicDetail) (check, target, status, errCode, detail, fix string) {
+	check, target = "topic read", td.Topic
+	var p kadm.PartitionDetail
+	found := false
+	for _, pd := range td.Partitions {
+		if !found || pd.Partition < p.Partition {
+			p, found = pd, true
+		}
+	}
+	if !found || p.Leader < 0 {
+		return check, target, CheckSkip, "", "no partition leader to fetch from", ""
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.ReplicaID = -1
+	req.MaxWaitMillis = 0
+	req.MaxBytes = 1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic, rt.TopicID = td.Topic, td.ID
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = p.Partition, 0, 1
+	rp.LogStartOffset, rp.CurrentLeaderEpoch = -1, -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := cl.Broker(int(p.Leader)).Request(ctx, req)
+	if err != nil {
+		return check, target, CheckFail, kafka.Classify(err), err.Error(), ""
+	}
+	fr := resp.(*kmsg.FetchResponse)
+	code := fr.ErrorCode
+	for _, t := range fr.Topics {
+		for _, fp := range t.Partitions {
+			if fp.ErrorCode != 0 {
+				code = fp.ErrorCode
+			}
+		}
+	}
+	if err := kerr.ErrorForCode(code); errors.Is(err, kerr.TopicAuthorizationFailed) {
+		return check, target, CheckFail, kafka.ResultNotAuthorized, "not authorized to read the topic's records",
+			"grant the principal Read on topic " + td.Topic
+	}
+	return check, target, CheckOK, "", "records readable", ""
+}
+
+// clusterDescribeConfigs checks what the event source mapping requires of
+// the cluster itself: DescribeConfigs (on MSK with IAM,
+// kafka-cluster:DescribeClusterDynamicConfiguration).
+func clusterDescribeConfigs(ctx context.Context, adm *kadm.Client, k *config.Kafka) (check, target, status, errCode, detail, fix string) {
+	check, target = "cluster", "DescribeConfigs"
+	rcs, err := adm.DescribeBrokerConfigs(ctx)
+	if err == nil {
+		for _, rc := range rcs {
+			if rc.Err != nil {
+				err = rc.Err
+				break
+			}
+		}
+	}
+	switch {
+	case err == nil:
+		return check, target, CheckOK, "", "cluster configuration readable", ""
+	case errors.Is(err, kerr.ClusterAuthorizationFailed):
+		fix = "grant the principal DescribeConfigs on the cluster (ACL resource type CLUSTER)"
+		if authMechanism(k) == config.MSKIAM {
+			fix = "allow kafka-cluster:DescribeClusterDynamicConfiguration on the cluster in the IAM policy"
+		}
+		return check, target, CheckFail, kafka.ResultNotAuthorized, "not authorized to describe the cluster's configuration, which the event source mapping requires", fix
+	default:
+		return check, target, CheckFail, kafka.Classify(err), err.Error(), ""
+	}
+}
+
+// groupRead checks Read on the consumer group, which joining it needs,
+// without joining: a heartbeat as an unknown member is refused before the
+// broker looks at the member when Read is missing, and otherwise answered
+// with an error about the member. The group is not touched.
+func groupRead(ctx context.Context, cl *kgo.Client, group string) (check, target, status, errCode, detail, fix string) {
+	check, target = "group read", group
+	req := kmsg.NewPtrHeartbeatRequest()
+	req.Group, req.Generation, req.MemberID = group, -1, "penstock-check"
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return check, target, CheckFail, kafka.Classify(err), err.Error(), ""
+	}
+	switch err := kerr.ErrorForCode(resp.ErrorCode); {
+	case errors.Is(err, kerr.GroupAuthorizationFailed):
+		return check, target, CheckFail, kafka.ResultNotAuthorized, "not authorized to join the group",
+			"grant the principal Read on group " + group
+	case errors.Is(err, kerr.GroupIDNotFound):
+		return check, target, CheckSkip, "", "the group does not exist yet: Read is checked when the pipeline joins it", ""
+	default:
+		return check, target, CheckOK, "", "the group can be joined", ""
+	}
 }
 
 func authMechanism(k *config.Kafka) config.Mechanism {
