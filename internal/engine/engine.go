@@ -55,6 +55,7 @@ func Build(f *config.File, pc *config.Pipeline, ov Overrides, log *slog.Logger) 
 			return nil, err
 		}
 		kc.Brokers, src.ARN = brokers, k.MSK.ClusterARN
+		kc.Rebootstrap = func(ctx context.Context) ([]string, error) { return mskBrokers(ctx, f, pc) }
 	}
 	if len(ov.BootstrapServers) > 0 {
 		kc.Brokers = ov.BootstrapServers

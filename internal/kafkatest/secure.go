@@ -97,6 +97,8 @@ type SecureOptions struct {
 	// Topics are created with Partitions partitions (default 1).
 	Topics     []string
 	Partitions int32
+	// Extra are more kfake options (a data directory, fixed ports).
+	Extra []kfake.Opt
 }
 
 // User is a SASL user of a secure test cluster.
@@ -139,6 +141,7 @@ func StartSecure(tb testing.TB, o SecureOptions) *Cluster {
 	if o.ACLs {
 		opts = append(opts, kfake.EnableACLs())
 	}
+	opts = append(opts, o.Extra...)
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		tb.Fatalf("start kfake: %v", err)

@@ -62,6 +62,11 @@ type Config struct {
 	// credentials, so cached secrets are fetched again for the next
 	// connection (a rotated password is then picked up without a restart).
 	OnAuthFailure func()
+	// Rebootstrap, when set, resolves the bootstrap servers again (an MSK
+	// cluster's GetBootstrapBrokers): when no broker the client knows can
+	// be reached and a seed cannot either, the seeds are dialed through
+	// the newly resolved list.
+	Rebootstrap func(context.Context) ([]string, error)
 }
 
 // Source consumes one topic as a member of a consumer group.
@@ -76,6 +81,7 @@ type Source struct {
 	ready  chan struct{} // closed once sink is set
 
 	commits committer
+	reboot  *rebootstrap // nil unless Config.Rebootstrap is set
 }
 
 // The pipeline's Header must stay layout-identical to kgo.RecordHeader: the
@@ -139,7 +145,11 @@ func New(cfg Config) (*Source, error) {
 		// Heartbeat three times per session, as Kafka recommends.
 		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout), kgo.HeartbeatInterval(cfg.SessionTimeout/3))
 	}
-	if cfg.TLS != nil {
+	switch {
+	case cfg.Rebootstrap != nil:
+		s.reboot = newRebootstrap(cfg.Brokers, cfg.Rebootstrap, cfg.TLS, s.log)
+		opts = append(opts, kgo.Dialer(s.reboot.Dial))
+	case cfg.TLS != nil:
 		opts = append(opts, kgo.DialTLSConfig(cfg.TLS))
 	}
 	opts = append(opts, cfg.Opts...)
@@ -193,6 +203,7 @@ const pollMax = 4096
 
 func (s *Source) poll(ctx context.Context, sink pipeline.Sink) error {
 	var fill filler
+	var fetchErrs errorLog
 	for {
 		if err := sink.WaitRoom(ctx); err != nil {
 			return err
@@ -213,7 +224,7 @@ func (s *Source) poll(ctx context.Context, sink pipeline.Sink) error {
 				// the ESM's reason; the others go on.
 				return pipeline.PermanentReason("EVENT_SOURCE_AUTHZ_ERROR", fmt.Errorf("%s: %w", ResultNotAuthorized, fe.Err))
 			}
-			s.log.Warn("fetch error", "partition", fe.Partition, "error", fe.Err)
+			fetchErrs.log(s.log, fe.Partition, fe.Err)
 		}
 		for i := range fetches {
 			for j := range fetches[i].Topics {
@@ -379,4 +390,42 @@ func fmtTPs(list []pipeline.TopicPartition) string {
 		b = append(b, tp.String()...)
 	}
 	return string(b)
+}
+
+// errorLog logs a fetch error once per partition and error per interval,
+// with the number of repeats in between: a partition that fails the same
+// way on every fetch would otherwise write thousands of lines a second.
+type errorLog struct {
+	seen map[errorKey]*errorSeen
+}
+
+type errorKey struct {
+	partition int32
+	text      string
+}
+
+type errorSeen struct {
+	at      time.Time
+	repeats int
+}
+
+const errorLogInterval = 30 * time.Second
+
+func (l *errorLog) log(log *slog.Logger, partition int32, err error) {
+	k := errorKey{partition, err.Error()}
+	if l.seen == nil || len(l.seen) > 1024 {
+		l.seen = make(map[errorKey]*errorSeen)
+	}
+	e := l.seen[k]
+	now := time.Now()
+	if e != nil && now.Sub(e.at) < errorLogInterval {
+		e.repeats++
+		return
+	}
+	if e != nil && e.repeats > 0 {
+		log.Warn("fetch error", "partition", partition, "error", err, "repeats", e.repeats, "since", e.at.Format(time.RFC3339))
+	} else {
+		log.Warn("fetch error", "partition", partition, "error", err)
+	}
+	l.seen[k] = &errorSeen{at: now}
 }
