@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -159,6 +161,42 @@ func TestCheckAuthorization(t *testing.T) {
 			}
 			for _, w := range c.want {
 				if !regexp.MustCompile(regexp.QuoteMeta(w)).MatchString(out) && !regexp.MustCompile(w).MatchString(out) {
+					t.Fatalf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// The broker's name and certificate: a name that does not resolve, a
+// certificate for another host name, and one about to expire each fail
+// with what to do.
+func TestCheckBrokerNameAndCertificate(t *testing.T) {
+	ca := kafkatest.NewCA(t, "broker CA")
+	files := map[string][]byte{"ca.pem": ca.PEM}
+	const tlsOn = "tls: {root_ca: \"file:ca.pem\"}"
+	otherName, otherKey := ca.IssueServer(t, time.Now().Add(365*24*time.Hour), []string{"kafka-1.example.internal"}, nil)
+	wrongHost := kafkatest.StartSecure(t, kafkatest.SecureOptions{ServerCA: ca, ServerCert: otherName, ServerKey: otherKey, Topics: []string{"orders"}})
+	soonCert, soonKey := ca.IssueServer(t, time.Now().Add(3*24*time.Hour), []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+	expiring := kafkatest.StartSecure(t, kafkatest.SecureOptions{ServerCA: ca, ServerCert: soonCert, ServerKey: soonKey, Topics: []string{"orders"}})
+
+	for _, c := range []struct {
+		name, addr string
+		want       []string
+	}{
+		{"name does not resolve", "kafka-1.penstock.invalid:9094", []string{"dns", "FAIL", "ESM_CONFIG_NOT_VALID", "fix: check the host name in bootstrap_servers"}},
+		{"certificate for another host", wrongHost.Addrs[0], []string{"tls", "FAIL", "EVENT_SOURCE_AUTHN_ERROR: Penstock failed to authenticate the server",
+			"fix: the broker's certificate is not for 127.0.0.1: connect with a name it lists (kafka-1.example.internal), or set tls.server_name to one"}},
+		{"certificate about to expire", expiring.Addrs[0], []string{"tls", "FAIL", "(2 days)", "fix: the broker's certificate expires in less than 14 days: renew it"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCLI("check", checkFile(t, c.addr, "orders", tlsOn, files))
+			t.Logf("%s:\n%s", c.name, out)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\n%s%s", code, out, errOut)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
 					t.Fatalf("output lacks %q:\n%s", w, out)
 				}
 			}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -112,8 +113,15 @@ func Preflight(ctx context.Context, f *config.File, pc *config.Pipeline, ov Over
 			tc.Close()
 			r := kafka.Classify(err)
 			fix := "check tls.root_ca (the brokers' CA) and tls.server_name"
-			if r == kafka.ResultClientRejected {
+			var he x509.HostnameError
+			var ci x509.CertificateInvalidError
+			switch {
+			case r == kafka.ResultClientRejected:
 				fix = "the broker requires a client certificate it trusts: set auth.mechanism CLIENT_CERTIFICATE_TLS_AUTH with a certificate its CA signed"
+			case errors.As(err, &he):
+				fix = "the broker's certificate is not for " + host + ": connect with a name it lists (" + certNames(he.Certificate) + "), or set tls.server_name to one"
+			case errors.As(err, &ci) && ci.Reason == x509.Expired:
+				fix = "the broker's certificate has expired or is not valid yet: renew it (or check this machine's clock)"
 			}
 			add("tls", b, CheckFail, r, err.Error(), fix)
 			continue
@@ -299,6 +307,19 @@ func groupRead(ctx context.Context, cl *kgo.Client, group string) (check, target
 	default:
 		return check, target, CheckOK, "", "the group can be joined", ""
 	}
+}
+
+// certNames lists the names and addresses a certificate is for.
+func certNames(c *x509.Certificate) string {
+	var names []string
+	names = append(names, c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 func authMechanism(k *config.Kafka) config.Mechanism {

@@ -92,3 +92,41 @@ pipelines:
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Turning TLS verification off works against a broker nobody vouches for,
+// and says so with a warning every time the pipeline starts.
+func TestInsecureSkipVerifyWarnsAtEveryStart(t *testing.T) {
+	ca := kafkatest.NewCA(t, "unknown CA")
+	opts := kafkatest.SecureOptions{ServerCA: ca, Topics: []string{"orders"}}
+	cl := kafkatest.StartSecure(t, opts)
+	kafkatest.ProduceSync(t, cl.SecureProducer(t, opts), orderRecords(3))
+	dir := t.TempDir()
+	yaml := fmt.Sprintf(`version: 1
+pipelines:
+  - name: orders
+    source: {kafka: {bootstrap_servers: [%q], topic: orders, starting_position: TRIM_HORIZON, session_timeout: 2s,
+        tls: {insecure_skip_verify: true}}}
+    batch: {window: 10ms}
+    target: {file: {path: out.jsonl}}
+`, cl.Addrs[0])
+	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	for start := 1; start <= 2; start++ {
+		e := New(slog.New(slog.NewTextHandler(&logs, nil)), Overrides{SkipPreflight: true})
+		if err := e.Start(f); err != nil {
+			t.Fatal(err)
+		}
+		if start == 1 {
+			waitLines(t, filepath.Join(dir, "out.jsonl"), 3)
+		}
+		if err := e.StopAll(); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(logs.String(), "TLS certificate verification is OFF for this pipeline"); n != start {
+			t.Fatalf("start %d: %d warnings:\n%s", start, n, logs.String())
+		}
+	}
+}

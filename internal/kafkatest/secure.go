@@ -52,21 +52,35 @@ func NewCA(tb testing.TB, name string) *CA {
 // returns the chain (leaf, then ca) and the PKCS#8 key, both PEM.
 func (ca *CA) Issue(tb testing.TB, commonName string, client bool) (chainPEM, keyPEM []byte) {
 	tb.Helper()
+	if client {
+		return ca.issue(tb, commonName, true, time.Now().Add(365*24*time.Hour), nil, nil)
+	}
+	return ca.issue(tb, commonName, false, time.Now().Add(365*24*time.Hour), []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+}
+
+// IssueServer issues a broker certificate valid until notAfter for the
+// given names and addresses (its subject alternative names).
+func (ca *CA) IssueServer(tb testing.TB, notAfter time.Time, dnsNames []string, ips []net.IP) (chainPEM, keyPEM []byte) {
+	tb.Helper()
+	return ca.issue(tb, "kafka", false, notAfter, dnsNames, ips)
+}
+
+func (ca *CA) issue(tb testing.TB, commonName string, client bool, notAfter time.Time, dnsNames []string, ips []net.IP) (chainPEM, keyPEM []byte) {
+	tb.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: commonName},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature,
 	}
 	if client {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	} else {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.DNSNames = []string{"localhost"}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+		tmpl.DNSNames, tmpl.IPAddresses = dnsNames, ips
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
@@ -97,6 +111,9 @@ type SecureOptions struct {
 	// Topics are created with Partitions partitions (default 1).
 	Topics     []string
 	Partitions int32
+	// ServerCert and ServerKey, when set, replace the broker certificate
+	// ServerCA would issue (see CA.IssueServer).
+	ServerCert, ServerKey []byte
 	// Extra are more kfake options (a data directory, fixed ports).
 	Extra []kfake.Opt
 }
@@ -115,7 +132,10 @@ func StartSecure(tb testing.TB, o SecureOptions) *Cluster {
 		opts = append(opts, kfake.SeedTopics(max(o.Partitions, 1), o.Topics...))
 	}
 	if o.ServerCA != nil {
-		chain, key := o.ServerCA.Issue(tb, "kafka", false)
+		chain, key := o.ServerCert, o.ServerKey
+		if chain == nil {
+			chain, key = o.ServerCA.Issue(tb, "kafka", false)
+		}
 		cert, err := tls.X509KeyPair(chain, key)
 		if err != nil {
 			tb.Fatal(err)
