@@ -48,8 +48,10 @@ func mskBrokers(ctx context.Context, f *config.File, pc *config.Pipeline) ([]str
 	return brokers, nil
 }
 
-// iamOpt is the AWS_MSK_IAM SASL option: AWS credentials from the default
-// chain (or the role to assume), fetched for each connection.
+// iamOpt is the SASL option of AWS_MSK_IAM, in the SASL mechanism the
+// config chooses (AWS_MSK_IAM or MSK's OAUTHBEARER form): AWS credentials
+// from the default chain (or the role to assume), fetched for each
+// connection.
 func iamOpt(ctx context.Context, f *config.File, pc *config.Pipeline) (kgo.Opt, error) {
 	k := pc.Source.Kafka
 	a := k.Auth.AWS
@@ -59,6 +61,9 @@ func iamOpt(ctx context.Context, f *config.File, pc *config.Pipeline) (kgo.Opt, 
 	cfg, err := awsconf.Load(ctx, settings(a))
 	if err != nil {
 		return nil, f.Errorf(pipelinePath(f, pc)+".source.kafka.auth", "%v", err)
+	}
+	if k.Auth.SASLMechanism == config.SASLOAuthBearer {
+		return kgo.SASL(msk.OAuthMechanism(cfg.Credentials, cfg.Region)), nil
 	}
 	return kgo.SASL(msk.IAMMechanism(cfg.Credentials, cfg.Region)), nil
 }

@@ -29,6 +29,23 @@ const (
 // Mechanisms lists the accepted mechanisms.
 var Mechanisms = []Mechanism{BasicAuth, ScramSHA256, ScramSHA512, ClientCertificate, MSKIAM}
 
+// IAMSASLMechanism is the SASL mechanism that carries AWS_MSK_IAM
+// authentication to the brokers.
+type IAMSASLMechanism string
+
+// IAM SASL mechanisms.
+const (
+	// SASLAWSMSKIAM is the AWS_MSK_IAM SASL mechanism: a signed JSON
+	// payload.
+	SASLAWSMSKIAM IAMSASLMechanism = "AWS_MSK_IAM"
+	// SASLOAuthBearer is MSK's OAUTHBEARER form: a presigned URL as the
+	// bearer token.
+	SASLOAuthBearer IAMSASLMechanism = "OAUTHBEARER"
+)
+
+// IAMSASLMechanisms lists the accepted IAM SASL mechanisms.
+var IAMSASLMechanisms = []IAMSASLMechanism{SASLAWSMSKIAM, SASLOAuthBearer}
+
 // Auth is a Kafka source's authentication. Credentials are secret
 // references ("secretsmanager:NAME[:KEY]", "env:NAME", "file:PATH"), never
 // inline values.
@@ -48,6 +65,9 @@ type Auth struct {
 	Certificate, PrivateKey, PrivateKeyPassword string
 	// AWS reaches AWS for MSK IAM (region, role to assume).
 	AWS AWS
+	// SASLMechanism is the SASL mechanism of AWS_MSK_IAM: AWS_MSK_IAM
+	// (the default) or OAUTHBEARER. Empty for other mechanisms.
+	SASLMechanism IAMSASLMechanism
 }
 
 // SASL reports whether the mechanism is a SASL one.
@@ -80,6 +100,8 @@ func (w *walker) auth(n *yaml.Node, path string, k *Kafka) bool {
 		refField("certificate", &a.Certificate),
 		refField("private_key", &a.PrivateKey),
 		refField("private_key_password", &a.PrivateKeyPassword),
+		enumField("sasl_mechanism", &a.SASLMechanism, IAMSASLMechanisms, map[string]IAMSASLMechanism{
+			"iam": SASLAWSMSKIAM, "aws_msk_iam": SASLAWSMSKIAM, "oauthbearer": SASLOAuthBearer, "oauth": SASLOAuthBearer}),
 	}, awsFields(&a.AWS)...)
 	b := w.mapping(n, path, fields)
 	if !b.ok || !allValid(b) {
@@ -128,8 +150,11 @@ func (w *walker) auth(n *yaml.Node, path string, k *Kafka) bool {
 				"AWS_MSK_IAM authenticates with AWS credentials (the default chain, or role_arn), not a secret")
 		}
 	}
-	if a.Mechanism != MSKIAM && has("region", "role_arn", "external_id", "endpoint_url") {
-		return bad(firstOf(b, "region", "role_arn", "external_id", "endpoint_url"), "%s applies to AWS_MSK_IAM only", firstOf(b, "region", "role_arn", "external_id", "endpoint_url"))
+	if iamOnly := []string{"region", "role_arn", "external_id", "endpoint_url", "sasl_mechanism"}; a.Mechanism != MSKIAM && has(iamOnly...) {
+		return bad(firstOf(b, iamOnly...), "%s applies to AWS_MSK_IAM only", firstOf(b, iamOnly...))
+	}
+	if a.Mechanism == MSKIAM && a.SASLMechanism == "" {
+		a.SASLMechanism = SASLAWSMSKIAM
 	}
 	k.Auth = a
 	return true
