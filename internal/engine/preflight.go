@@ -139,6 +139,7 @@ func Preflight(ctx context.Context, f *config.File, pc *config.Pipeline, ov Over
 		add("tls", b, status, "", detail, fix)
 		reachable++
 	}
+	out = append(out, vpcChecks(ctx, f, pc, brokers)...)
 	if reachable == 0 {
 		add("kafka", pc.Name, CheckSkip, "", "no broker reachable", "")
 		return out

@@ -1,0 +1,478 @@
+// Package ec2api is a local Amazon EC2 endpoint for tests: security groups
+// and managed prefix lists held in memory, served on 127.0.0.1 in the wire
+// protocol the aws-sdk-go-v2 ec2 client speaks (EC2 Query: POST / with a
+// form-encoded body Action=...&Version=2016-11-15, lists flattened as
+// GroupId.1, Filter.1.Value.1, XML responses), with every request's SigV4
+// signature verified, so that the real client parses its answers into the
+// same typed results and errors as AWS's.
+//
+// It implements DescribeSecurityGroups (by GroupId.N, GroupName.N and the
+// filters group-id, group-name and vpc-id, with MaxResults and NextToken)
+// and GetManagedPrefixListEntries, the two calls needed to evaluate a
+// group's rules. Rules are answered as EC2 answers them: protocol "-1"
+// (all traffic) without ports, referenced groups as UserIdGroupPairs,
+// IPv4 and IPv6 ranges and prefix list ids.
+//
+// Errors are sent as EC2 sends them: <Response><Errors><Error><Code>..
+// </Code><Message>..</Message></Error></Errors><RequestID>..</RequestID>
+// </Response> with a 4xx status. The SDK has no types for EC2's errors: it
+// returns a smithy.GenericAPIError whose ErrorCode is the code
+// (InvalidGroup.NotFound, InvalidGroupId.Malformed,
+// InvalidPrefixListID.NotFound, UnauthorizedOperation, DryRunOperation,
+// AuthFailure, ...). Deny makes an action answer UnauthorizedOperation, as
+// a caller without the IAM permission is answered.
+//
+// Signatures are checked with awstest.VerifySigV4. A request that fails is
+// answered with EC2's code for it: AuthFailure for an unknown key, a wrong
+// scope or a wrong signature, RequestExpired for a skewed clock,
+// MissingAuthenticationToken and IncompleteSignature for a missing or
+// malformed Authorization header. (awstest.Guard is not used: its error
+// dialects do not include EC2's document, which the SDK needs to read the
+// code.)
+//
+// Not implemented: every other EC2 action (answered InvalidAction), the
+// other DescribeSecurityGroups filters (answered InvalidParameterValue),
+// tags, security group rule ids and prefix list versions.
+package ec2api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/penstock-dev/penstock/internal/awstest"
+	"github.com/penstock-dev/penstock/internal/uuid"
+)
+
+// APIVersion is the only Version the endpoint accepts, the one the SDK
+// sends.
+const APIVersion = "2016-11-15"
+
+// The IAM actions Deny takes.
+const (
+	ActionDescribeSecurityGroups      = "ec2:DescribeSecurityGroups"
+	ActionGetManagedPrefixListEntries = "ec2:GetManagedPrefixListEntries"
+)
+
+// Protocol values of a Permission, as EC2 reports them.
+const (
+	// AllProtocols is "-1": all traffic, every protocol and port.
+	AllProtocols = "-1"
+	ProtocolTCP  = "tcp"
+	ProtocolUDP  = "udp"
+)
+
+// Options configures Start.
+type Options struct {
+	// Region is the region requests must be signed for; empty means
+	// us-east-1.
+	Region string
+	// AccessKeyID and SecretAccessKey are the only credentials accepted.
+	AccessKeyID     string
+	SecretAccessKey string
+	// AccountID owns the groups (their OwnerId and ARN); empty means
+	// 123456789012.
+	AccountID string
+	// Principal is the caller's ARN, named in UnauthorizedOperation
+	// messages; empty means arn:aws:iam::ACCOUNT:user/penstock.
+	Principal string
+	// Logger receives a debug record per request and a warning per
+	// refused signature; nil discards.
+	Logger *slog.Logger
+}
+
+// SecurityGroup is a security group the endpoint serves.
+type SecurityGroup struct {
+	// ID is the group id, sg- followed by 8 or 17 hexadecimal digits.
+	ID string
+	// Name and Description default to the ID.
+	Name        string
+	Description string
+	// VpcID is the group's VPC; empty means vpc-0a1b2c3d.
+	VpcID string
+	// Ingress and Egress are the inbound and outbound rules.
+	Ingress []Permission
+	Egress  []Permission
+}
+
+// Permission is one rule of a group (EC2's IpPermission): a protocol and
+// port range, and the peers it applies to.
+type Permission struct {
+	// Protocol is AllProtocols ("-1"), "tcp", "udp", "icmp", "icmpv6" or
+	// a protocol number.
+	Protocol string
+	// FromPort and ToPort bound the port range (ICMP type and code for
+	// ICMP); they are not sent for AllProtocols.
+	FromPort, ToPort int
+	// CIDRs and IPv6CIDRs are address ranges (IpRanges, Ipv6Ranges).
+	CIDRs     []string
+	IPv6CIDRs []string
+	// PrefixLists are managed prefix list ids (pl-...).
+	PrefixLists []string
+	// Groups are referenced security group ids (UserIdGroupPairs), owned
+	// by the endpoint's account.
+	Groups []string
+}
+
+// TCP returns a rule for TCP ports from to to, applying to nothing yet.
+func TCP(from, to int) Permission {
+	return Permission{Protocol: ProtocolTCP, FromPort: from, ToPort: to}
+}
+
+// AllTraffic returns a rule for every protocol and port, applying to
+// nothing yet.
+func AllTraffic() Permission { return Permission{Protocol: AllProtocols} }
+
+// ToCIDRs returns p applying to IPv4 and IPv6 ranges too, told apart by
+// their form.
+func (p Permission) ToCIDRs(cidrs ...string) Permission {
+	for _, c := range cidrs {
+		if pfx, err := parsePrefix(c); err == nil && pfx.Addr().Is6() {
+			p.IPv6CIDRs = append(p.IPv6CIDRs, c)
+		} else {
+			p.CIDRs = append(p.CIDRs, c)
+		}
+	}
+	return p
+}
+
+// ToGroups returns p applying to the security groups ids too.
+func (p Permission) ToGroups(ids ...string) Permission {
+	p.Groups = append(p.Groups, ids...)
+	return p
+}
+
+// ToPrefixLists returns p applying to the managed prefix lists ids too.
+func (p Permission) ToPrefixLists(ids ...string) Permission {
+	p.PrefixLists = append(p.PrefixLists, ids...)
+	return p
+}
+
+// DefaultEgress is the outbound rule EC2 gives a new group: all traffic
+// to 0.0.0.0/0.
+func DefaultEgress() Permission { return AllTraffic().ToCIDRs("0.0.0.0/0") }
+
+// Server is a running local EC2 endpoint.
+type Server struct {
+	opts     Options
+	creds    awstest.Credentials
+	log      *slog.Logger
+	srv      *http.Server
+	url      string
+	served   chan struct{}
+	inflight sync.WaitGroup
+	close    sync.Once
+
+	mu          sync.Mutex
+	groups      map[string]SecurityGroup // by id
+	prefixLists map[string][]string      // id → CIDRs
+	denied      map[string]bool
+	requests    map[string]int
+	sigFailures int64
+}
+
+var (
+	groupIDRe      = regexp.MustCompile(`^sg-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	prefixListIDRe = regexp.MustCompile(`^pl-([0-9a-f]{8}|[0-9a-f]{17})$`)
+)
+
+// Start listens on a random port of 127.0.0.1 and serves the EC2 API
+// until Close.
+func Start(opts Options) (*Server, error) {
+	if opts.AccessKeyID == "" || opts.SecretAccessKey == "" {
+		return nil, errors.New("ec2api: AccessKeyID and SecretAccessKey are required")
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = "123456789012"
+	}
+	if opts.Principal == "" {
+		opts.Principal = "arn:aws:iam::" + opts.AccountID + ":user/penstock"
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("ec2api: %w", err)
+	}
+	s := &Server{
+		opts: opts,
+		creds: awstest.Credentials{
+			AccessKeyID:     opts.AccessKeyID,
+			SecretAccessKey: opts.SecretAccessKey,
+			Region:          opts.Region,
+			Service:         "ec2",
+		},
+		log:         log,
+		url:         "http://" + ln.Addr().String(),
+		served:      make(chan struct{}),
+		groups:      map[string]SecurityGroup{},
+		prefixLists: map[string][]string{},
+		denied:      map[string]bool{},
+		requests:    map[string]int{},
+	}
+	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(s.served)
+		s.srv.Serve(ln)
+	}()
+	return s, nil
+}
+
+// URL returns the endpoint's base URL, "http://127.0.0.1:PORT", for the
+// client's BaseEndpoint.
+func (s *Server) URL() string { return s.url }
+
+// Region returns the region the endpoint serves.
+func (s *Server) Region() string { return s.opts.Region }
+
+// Close stops the server: open connections are closed and Close returns
+// once every handler has returned. It may be called more than once.
+func (s *Server) Close() {
+	s.close.Do(func() {
+		s.srv.Close()
+		<-s.served
+		s.inflight.Wait()
+	})
+}
+
+// AddGroup registers (or replaces) a security group. It panics when the
+// group's id or a rule's CIDR or referenced id is malformed: it is for
+// setting up tests.
+func (s *Server) AddGroup(g SecurityGroup) {
+	if !groupIDRe.MatchString(g.ID) {
+		panic(fmt.Sprintf("ec2api: AddGroup: %q is not a security group id", g.ID))
+	}
+	for _, p := range append(append([]Permission{}, g.Ingress...), g.Egress...) {
+		for _, c := range append(append([]string{}, p.CIDRs...), p.IPv6CIDRs...) {
+			if _, err := parsePrefix(c); err != nil {
+				panic(fmt.Sprintf("ec2api: AddGroup %s: %v", g.ID, err))
+			}
+		}
+		for _, id := range p.Groups {
+			if !groupIDRe.MatchString(id) {
+				panic(fmt.Sprintf("ec2api: AddGroup %s: %q is not a security group id", g.ID, id))
+			}
+		}
+		for _, id := range p.PrefixLists {
+			if !prefixListIDRe.MatchString(id) {
+				panic(fmt.Sprintf("ec2api: AddGroup %s: %q is not a prefix list id", g.ID, id))
+			}
+		}
+	}
+	if g.Name == "" {
+		g.Name = g.ID
+	}
+	if g.Description == "" {
+		g.Description = g.ID
+	}
+	if g.VpcID == "" {
+		g.VpcID = "vpc-0a1b2c3d"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groups[g.ID] = g
+}
+
+// AddPrefixList registers (or replaces) the managed prefix list id with
+// its CIDR entries. It panics on a malformed id or CIDR.
+func (s *Server) AddPrefixList(id string, cidrs ...string) {
+	if !prefixListIDRe.MatchString(id) {
+		panic(fmt.Sprintf("ec2api: AddPrefixList: %q is not a prefix list id", id))
+	}
+	for _, c := range cidrs {
+		if _, err := parsePrefix(c); err != nil {
+			panic(fmt.Sprintf("ec2api: AddPrefixList %s: %v", id, err))
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prefixLists[id] = append([]string(nil), cidrs...)
+}
+
+// Deny refuses the IAM actions (ActionDescribeSecurityGroups, ...) to the
+// caller, as a missing permission would: they answer
+// UnauthorizedOperation. No actions means every action.
+func (s *Server) Deny(actions ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(actions) == 0 {
+		actions = []string{"*"}
+	}
+	for _, a := range actions {
+		s.denied[a] = true
+	}
+}
+
+// Allow lifts every Deny.
+func (s *Server) Allow() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.denied)
+}
+
+// Requests returns how many requests for action op (e.g.
+// "DescribeSecurityGroups") passed signature verification, whatever their
+// outcome.
+func (s *Server) Requests(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[op]
+}
+
+// SignatureFailures returns how many requests were refused because their
+// signature did not verify.
+func (s *Server) SignatureFailures() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sigFailures
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.inflight.Add(1)
+	defer s.inflight.Done()
+	id := uuid.New()
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		writeError(w, id, newError(http.StatusBadRequest, "MalformedQueryString", "Could not read the request body: %v", err))
+		return
+	}
+	if err := awstest.VerifySigV4(r, body, s.creds, time.Now()); err != nil {
+		s.mu.Lock()
+		s.sigFailures++
+		s.mu.Unlock()
+		s.log.Warn("ec2api: request refused", "err", err)
+		writeError(w, id, signatureError(err))
+		return
+	}
+	s.serveAPI(w, r, id, body)
+}
+
+// signatureError is EC2's answer to a request whose signature did not
+// verify; the verifier's reason follows EC2's message in parentheses.
+func signatureError(err error) *apiError {
+	kind := awstest.KindSignature
+	var ve *awstest.VerifyError
+	if errors.As(err, &ve) {
+		kind = ve.Kind
+	}
+	var e *apiError
+	switch kind {
+	case awstest.KindMissing:
+		e = newError(http.StatusUnauthorized, "MissingAuthenticationToken", "Request is missing Authentication Token")
+	case awstest.KindMalformed:
+		e = newError(http.StatusBadRequest, "IncompleteSignature", "The request signature does not conform to AWS standards.")
+	case awstest.KindSkew:
+		e = newError(http.StatusBadRequest, "RequestExpired", "Request has expired.")
+	default:
+		e = newError(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
+	}
+	e.msg += " (" + err.Error() + ")"
+	return e
+}
+
+// call is one request being served.
+type call struct {
+	s    *Server
+	op   string
+	form url.Values
+}
+
+type handlerFunc func(c *call) (any, *apiError)
+
+var handlers = map[string]struct {
+	action string
+	h      handlerFunc
+}{
+	"DescribeSecurityGroups":      {ActionDescribeSecurityGroups, (*call).describeSecurityGroups},
+	"GetManagedPrefixListEntries": {ActionGetManagedPrefixListEntries, (*call).getManagedPrefixListEntries},
+}
+
+// serveAPI handles a request whose signature verified.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, id string, body []byte) {
+	if r.Method != http.MethodPost {
+		writeError(w, id, newError(http.StatusBadRequest, "InvalidAction", "This endpoint takes POST requests with a form-encoded body."))
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		writeError(w, id, newError(http.StatusBadRequest, "MalformedQueryString", "The request body is not a valid form: %v", err))
+		return
+	}
+	for k, vs := range r.URL.Query() {
+		if _, ok := form[k]; !ok {
+			form[k] = vs
+		}
+	}
+	op := form.Get("Action")
+	if op == "" {
+		writeError(w, id, newError(http.StatusBadRequest, "MissingAction", "The request must contain the parameter Action"))
+		return
+	}
+	h, ok := handlers[op]
+	if !ok {
+		writeError(w, id, newError(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", op))
+		return
+	}
+	if v := form.Get("Version"); v != APIVersion {
+		writeError(w, id, newError(http.StatusBadRequest, "InvalidParameterValue", "Version %q is not supported; use %s.", v, APIVersion))
+		return
+	}
+	s.mu.Lock()
+	s.requests[op]++
+	denied := s.denied["*"] || s.denied[h.action]
+	s.mu.Unlock()
+	s.log.Debug("ec2api: request", "op", op, "denied", denied)
+	switch {
+	case denied:
+		writeError(w, id, newError(http.StatusForbidden, "UnauthorizedOperation",
+			"You are not authorized to perform this operation. User: %s is not authorized to perform: %s because no identity-based policy allows the %s action",
+			s.opts.Principal, h.action, h.action))
+		return
+	case form.Get("DryRun") == "true":
+		writeError(w, id, newError(http.StatusPreconditionFailed, "DryRunOperation", "Request would have succeeded, but DryRun flag is set."))
+		return
+	}
+	res, aerr := h.h(&call{s: s, op: op, form: form})
+	if aerr != nil {
+		writeError(w, id, aerr)
+		return
+	}
+	writeResult(w, id, op, res)
+}
+
+// list returns the values of a flattened list parameter (name.1,
+// name.2, ...), in index order.
+func list(form url.Values, name string) []string {
+	type item struct {
+		i int
+		v string
+	}
+	var items []item
+	for k, vs := range form {
+		var i int
+		if n, err := fmt.Sscanf(k, name+".%d", &i); err != nil || n != 1 || k != fmt.Sprintf("%s.%d", name, i) {
+			continue
+		}
+		items = append(items, item{i, vs[0]})
+	}
+	sort.Slice(items, func(a, b int) bool { return items[a].i < items[b].i })
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.v
+	}
+	return out
+}
