@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -82,6 +84,9 @@ type Source struct {
 
 	commits committer
 	reboot  *rebootstrap // nil unless Config.Rebootstrap is set
+
+	compression  compression
+	fetchSizedAt atomic.Uint64 // compression ratio (float64 bits) fetches were last sized for
 }
 
 // The pipeline's Header must stay layout-identical to kgo.RecordHeader: the
@@ -139,7 +144,7 @@ func New(cfg Config) (*Source, error) {
 		kgo.OnPartitionsRevoked(s.onRevoked),
 		kgo.OnPartitionsLost(s.onLost),
 		kgo.WithLogger(kgoLogger{l: s.log, report: s.report}),
-		kgo.WithHooks(statusHook{report: s.report}),
+		kgo.WithHooks(statusHook{report: s.report}, &s.compression),
 	}
 	if cfg.SessionTimeout > 0 {
 		// Heartbeat three times per session, as Kafka recommends.
@@ -212,6 +217,7 @@ func (s *Source) poll(ctx context.Context, sink pipeline.Sink) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		s.resizeFetches(sink)
 		if fetches.IsClientClosed() {
 			return kgo.ErrClientClosed
 		}
@@ -315,14 +321,61 @@ func (s *Source) onAssigned(ctx context.Context, _ *kgo.Client, m map[string][]i
 
 // sizeFetches bounds what one fetch may return per partition to a quarter
 // of each partition's share of the pipeline's in-flight bound (between
-// 64 KiB and franz-go's default 1 MiB), and a whole fetch to four such
-// shares (at least 1 MiB, at most FetchMaxBytes). Without it one fetch could
-// hand a single partition more than the whole pipeline may hold, and a
-// partition stuck in retries would then hold memory the others need.
+// 16 KiB and franz-go's default 1 MiB), and a whole fetch to four such
+// shares (at least 256 KiB, at most FetchMaxBytes). Without it one fetch
+// could hand a single partition more than the whole pipeline may hold, and
+// a partition stuck in retries would then hold memory the others need.
+//
+// Fetch limits count compressed bytes and the in-flight bound counts
+// records, so both are divided by the compression ratio seen so far: with
+// records that compress 10:1, a 4 MiB fetch would be 40 MB of records, and
+// a pipeline bounded to 64 MiB could not hold the next fetch while it works
+// on the last one: fetching and processing would take turns instead of
+// overlapping.
 func (s *Source) sizeFetches(share int64) {
-	part := min(max(share/4, 64<<10), 1<<20)
-	total := min(max(4*part, 1<<20), int64(s.cfg.FetchMaxBytes))
-	s.cl.UpdateFetchMaxBytes(int32(total), int32(part))
+	ratio := s.compression.ratio()
+	total, part := fetchSizes(share, ratio, s.cfg.FetchMaxBytes)
+	s.fetchSizedAt.Store(math.Float64bits(ratio))
+	s.cl.UpdateFetchMaxBytes(total, part)
+}
+
+// fetchSizes is what sizeFetches sets: the most one fetch may return in
+// all and per partition, in compressed bytes, for a partition's share of
+// the in-flight bound (record bytes) and records that expand ratio times.
+func fetchSizes(share int64, ratio float64, most int32) (total, part int32) {
+	p := min(max(int64(float64(share/4)/ratio), 16<<10), 1<<20)
+	t := min(max(4*p, 256<<10), int64(most))
+	return int32(t), int32(p)
+}
+
+// resizeFetches sizes fetches again when the compression ratio moved by
+// more than a quarter since they were last sized.
+func (s *Source) resizeFetches(sink pipeline.Sink) {
+	last := math.Float64frombits(s.fetchSizedAt.Load())
+	if r := s.compression.ratio(); last > 0 && (r > last*1.25 || r < last/1.25) {
+		s.sizeFetches(sink.LaneShare())
+	}
+}
+
+// compression tracks how much fetched record batches expand when
+// decompressed (kgo.HookFetchBatchRead).
+type compression struct {
+	compressed, uncompressed atomic.Int64
+}
+
+func (c *compression) OnFetchBatchRead(_ kgo.BrokerMetadata, _ string, _ int32, m kgo.FetchBatchMetrics) {
+	c.compressed.Add(int64(m.CompressedBytes))
+	c.uncompressed.Add(int64(m.UncompressedBytes))
+}
+
+// ratio is uncompressed bytes per compressed byte, at least 1; 1 until
+// something was fetched.
+func (c *compression) ratio() float64 {
+	cb, ub := c.compressed.Load(), c.uncompressed.Load()
+	if cb <= 0 || ub <= cb {
+		return 1
+	}
+	return float64(ub) / float64(cb)
 }
 
 func (s *Source) revoke(m map[string][]int32, lost bool) {
