@@ -187,7 +187,7 @@ func Preflight(ctx context.Context, f *config.File, pc *config.Pipeline, ov Over
 	case td.Err != nil:
 		add("topic", k.Topic, CheckFail, "", td.Err.Error(), "")
 	default:
-		add("topic", k.Topic, CheckOK, "", strconv.Itoa(len(td.Partitions))+" partitions", "")
+		add("topic", k.Topic, CheckOK, "", plural(len(td.Partitions), "partition"), "")
 		add(topicRead(cctx, cl, td))
 	}
 	add(clusterDescribeConfigs(cctx, adm, k))
@@ -308,6 +308,14 @@ func groupRead(ctx context.Context, cl *kgo.Client, group string) (check, target
 	default:
 		return check, target, CheckOK, "", "the group can be joined", ""
 	}
+}
+
+// plural is "1 partition", "3 partitions".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // certNames lists the names and addresses a certificate is for.
