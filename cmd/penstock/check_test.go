@@ -180,17 +180,29 @@ func TestCheckBrokerNameAndCertificate(t *testing.T) {
 	soonCert, soonKey := ca.IssueServer(t, time.Now().Add(3*24*time.Hour), []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
 	expiring := kafkatest.StartSecure(t, kafkatest.SecureOptions{ServerCA: ca, ServerCert: soonCert, ServerKey: soonKey, Topics: []string{"orders"}})
 
+	clientCA := kafkatest.NewCA(t, "client CA")
+	mtls := kafkatest.StartSecure(t, kafkatest.SecureOptions{ServerCA: ca, ClientCA: clientCA, Topics: []string{"orders"}})
+	chain, _ := clientCA.Issue(t, "penstock", true)
+	_, otherKey2 := clientCA.Issue(t, "someone else", true)
+	files["client.pem"], files["other-key.pem"] = chain, otherKey2
+
 	for _, c := range []struct {
 		name, addr string
+		yaml       string
 		want       []string
 	}{
-		{"name does not resolve", "kafka-1.penstock.invalid:9094", []string{"dns", "FAIL", "ESM_CONFIG_NOT_VALID", "fix: check the host name in bootstrap_servers"}},
-		{"certificate for another host", wrongHost.Addrs[0], []string{"tls", "FAIL", "EVENT_SOURCE_AUTHN_ERROR: Penstock failed to authenticate the server",
+		{"broker wants a client certificate", mtls.Addrs[0], "", []string{"tls", "FAIL", "EVENT_SOURCE_AUTHN_ERROR: Server failed to authenticate Penstock",
+			"fix: the broker requires a client certificate it trusts"}},
+		{"client key of another certificate", mtls.Addrs[0],
+			"auth: {mechanism: CLIENT_CERTIFICATE_TLS_AUTH, certificate: \"file:client.pem\", private_key: \"file:other-key.pem\"}",
+			[]string{"credentials", "FAIL", "EVENT_SOURCE_AUTHN_ERROR: /", "Provided certificate or private key is invalid: the private key does not belong to the client certificate", "fix: use the certificate chain"}},
+		{"name does not resolve", "kafka-1.penstock.invalid:9094", "", []string{"dns", "FAIL", "ESM_CONFIG_NOT_VALID", "fix: check the host name in bootstrap_servers"}},
+		{"certificate for another host", wrongHost.Addrs[0], "", []string{"tls", "FAIL", "EVENT_SOURCE_AUTHN_ERROR: Penstock failed to authenticate the server",
 			"fix: the broker's certificate is not for 127.0.0.1: connect with a name it lists (kafka-1.example.internal), or set tls.server_name to one"}},
-		{"certificate about to expire", expiring.Addrs[0], []string{"tls", "FAIL", "(2 days)", "fix: the broker's certificate expires in less than 14 days: renew it"}},
+		{"certificate about to expire", expiring.Addrs[0], "", []string{"tls", "FAIL", "(2 days)", "fix: the broker's certificate expires in less than 14 days: renew it"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			code, out, errOut := runCLI("check", checkFile(t, c.addr, "orders", tlsOn, files))
+			code, out, errOut := runCLI("check", checkFile(t, c.addr, "orders", tlsOn+"\n"+c.yaml, files))
 			t.Logf("%s:\n%s", c.name, out)
 			if code != 1 {
 				t.Fatalf("exit %d, want 1\n%s%s", code, out, errOut)

@@ -66,7 +66,12 @@ func Preflight(ctx context.Context, f *config.File, pc *config.Pipeline, ov Over
 	}
 	tlsCfg, opts, err := kafkaAccess(ctx, f, pc)
 	if err != nil {
-		add("credentials", pc.Name, CheckFail, "ESM_CONFIG_NOT_VALID", err.Error(), "fix the secret or reference named above")
+		code, detail, fix := "ESM_CONFIG_NOT_VALID", err.Error(), "fix the secret or reference named above"
+		if authn := "EVENT_SOURCE_AUTHN_ERROR"; strings.Contains(detail, authn+": ") {
+			code, detail = authn, strings.Replace(detail, authn+": ", "", 1)
+			fix = "use the certificate chain (client, intermediates, root, in that order) and the private key issued with it, and the key's password if it is encrypted"
+		}
+		add("credentials", pc.Name, CheckFail, code, detail, fix)
 		return out
 	}
 	reachable := 0
