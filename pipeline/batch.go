@@ -28,6 +28,9 @@ const (
 	// expired records are past the maximum record age, on their way to the
 	// on-failure handler.
 	expired Status = 254
+	// unenriched records are ones an enricher reported it could not
+	// process, on their way to the on-failure handler.
+	unenriched Status = 253
 )
 
 // Batch is a run of consecutive records of one partition, in offset order,

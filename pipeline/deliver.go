@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"errors"
+	"slices"
 	"time"
 )
 
@@ -55,14 +57,18 @@ func (l *Lane) process(b *Batch) {
 	p.stats.rejected.Add(rejected)
 }
 
-// enrich runs the enrichers over the batch, retrying with backoff. When the
-// retries are used up, the batch's Active records go to the on-failure
-// handler.
+// enrich runs the enrichers over the batch, retrying with backoff. Every
+// attempt starts from the records as fetched, so an enricher of a chain
+// never sees the output of an earlier one twice. When the retries are used
+// up, the batch's Active records go to the on-failure handler, or, when the
+// enrichers named the records they could not process (RecordFailures),
+// only those, and the rest of the batch is enriched again.
 func (l *Lane) enrich(b *Batch) outcome {
 	p := l.p
 	if len(p.enrichers) == 0 || !b.hasActive() {
 		return done
 	}
+	recs, status := b.Records, b.Status
 	for attempt := 1; ; attempt++ {
 		var err error
 		for _, e := range p.enrichers {
@@ -73,10 +79,50 @@ func (l *Lane) enrich(b *Batch) outcome {
 		if err == nil {
 			return done
 		}
+		b.Records, b.Status = recs, status
+		var rf RecordFailures
+		if max := p.opts.MaxRetryAttempts; max >= 0 && attempt > max && !IsPermanent(err) && l.hard.Err() == nil &&
+			errors.As(err, &rf) && markOffsets(b, rf.FailedOffsets(), unenriched) > 0 {
+			l.retrying.Store(int64(attempt))
+			p.stats.retries.Add(1)
+			p.log.Warn("enrichment failed for some records; retries exhausted, sending them to the on-failure destination",
+				"partition", l.tp.String(), "records", countStatus(b, unenriched), "attempts", attempt, "error", err)
+			if o := l.reject(b, 0, len(b.Records), unenriched, RetryAttemptsExhausted, attempt, err, nil); o != done {
+				return o
+			}
+			if !b.hasActive() {
+				return done
+			}
+			attempt = 0 // the rest of the batch starts afresh
+			continue
+		}
 		if o, stop := l.afterFailure(b, 0, len(b.Records), attempt, err, nil, "enrichment failed"); stop {
 			return o
 		}
 	}
+}
+
+// markOffsets sets the Active records at the given offsets to s and
+// returns how many it set.
+func markOffsets(b *Batch, offsets []int64, s Status) int {
+	n := 0
+	for i := range b.Records {
+		if b.Status[i] == Active && slices.Contains(offsets, b.Records[i].Offset) {
+			b.Status[i] = s
+			n++
+		}
+	}
+	return n
+}
+
+func countStatus(b *Batch, s Status) int {
+	n := 0
+	for _, st := range b.Status {
+		if st == s {
+			n++
+		}
+	}
+	return n
 }
 
 // deliverRange delivers the Active records among b.Records[lo:hi] with the

@@ -102,6 +102,17 @@ type Enricher interface {
 	Close(ctx context.Context) error
 }
 
+// RecordFailures is an enricher's error for a batch of which it could not
+// process some records (those at FailedOffsets) and could process the
+// others. The pipeline retries the batch with its retry policy like any
+// enrichment failure; once the retries are used up, only those records go
+// to the on-failure handler (condition RetryAttemptsExhausted) and the rest
+// of the batch is enriched again and delivered.
+type RecordFailures interface {
+	error
+	FailedOffsets() []int64
+}
+
 // Result is what a target reports about a delivery attempt.
 type Result struct {
 	// Partial is true when only some records were delivered; the target has

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/penstock-dev/penstock/pipeline"
 )
 
 // Causes of a failed batch, matched with errors.Is against the error Enrich
@@ -63,13 +65,25 @@ type RecordError struct {
 }
 
 // RecordErrors is returned by Enrich when the guest reported per-record
-// errors (output kind 1). The batch is left as it was and fails as a whole,
-// so the pipeline retries it; the instance is kept.
+// errors (output kind 1). The batch is left as it was and the instance is
+// kept; the pipeline retries the batch and, once its retries are used up,
+// hands only these records to the on-failure destination
+// (pipeline.RecordFailures).
 type RecordErrors struct {
 	Module                  string
 	FirstOffset, LastOffset int64
 	// Errors lists the failed records in offset order.
 	Errors []RecordError
+}
+
+// FailedOffsets lists the offsets of the records the guest could not
+// process (pipeline.RecordFailures).
+func (e *RecordErrors) FailedOffsets() []int64 {
+	offs := make([]int64, len(e.Errors))
+	for i, r := range e.Errors {
+		offs[i] = r.Offset
+	}
+	return offs
 }
 
 func (e *RecordErrors) Error() string {
@@ -93,3 +107,5 @@ func (e *RecordErrors) Error() string {
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformedOutput, fmt.Sprintf(format, args...))
 }
+
+var _ pipeline.RecordFailures = (*RecordErrors)(nil)

@@ -2,11 +2,15 @@ package wasm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,3 +147,164 @@ func TestSplitAfterFilterInPipeline(t *testing.T) {
 		}
 	}
 }
+
+// failures records what reaches the on-failure handler.
+type failures struct {
+	mu   sync.Mutex
+	got  map[int32][]int64
+	errs []string
+	cond []pipeline.Condition
+}
+
+func (f *failures) HandleFailure(_ context.Context, fl *pipeline.Failure) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range fl.Records {
+		f.got[r.Partition] = append(f.got[r.Partition], r.Offset)
+	}
+	f.errs = append(f.errs, fl.Err.Error())
+	f.cond = append(f.cond, fl.Condition)
+	return nil
+}
+
+func (f *failures) Close(context.Context) error { return nil }
+
+// Records the guest reports it cannot process go to the on-failure
+// destination on their own once the retries are used up; the rest of their
+// batches is enriched and delivered, in order, and everything is committed.
+func TestRecordErrorsGoToOnFailureAlone(t *testing.T) {
+	e, _ := load(t, "go/mask.wasm", Options{Config: []byte(`{"fields":["customer.email"]}`)})
+	const partitions, perPartition = 2, 1000
+	good := []byte(`{"customer":{"email":"jane@example.com","country":"DE"}}`)
+	bad := []byte(`{"customer": not json`)
+	isBad := func(p int32, off int64) bool { return off%97 == int64(p)+5 }
+	src := memsource.New("orders", partitions, perPartition, nil)
+	src.ValueOf = func(p int32, off int64) []byte {
+		if isBad(p, off) {
+			return bad
+		}
+		return good
+	}
+	tgt := &valueTarget{got: map[int32]map[int64][]string{}}
+	fl := &failures{got: map[int32][]int64{}}
+	p := pipeline.New(pipeline.Options{BatchSize: 100, MaxRetryAttempts: 2, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		src, pipeline.Stages{Enrichers: []pipeline.Enricher{e}, OnFailure: fl}, tgt)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	select {
+	case <-src.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("records not all committed")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for part := range int32(partitions) {
+		var wantBad []int64
+		for off := range int64(perPartition) {
+			vs := tgt.got[part][off]
+			switch {
+			case isBad(part, off):
+				wantBad = append(wantBad, off)
+				if len(vs) != 0 {
+					t.Fatalf("partition %d offset %d: a record the guest failed was delivered: %q", part, off, vs)
+				}
+			case len(vs) != 1 || vs[0] != `{"customer":{"email":"***","country":"DE"}}`:
+				t.Fatalf("partition %d offset %d: delivered %q", part, off, vs)
+			}
+		}
+		if got := fl.got[part]; !slices.Equal(got, wantBad) {
+			t.Fatalf("partition %d: on-failure offsets %v, want %v", part, got, wantBad)
+		}
+		if c := src.Committed(int(part)); c != perPartition {
+			t.Fatalf("partition %d: committed %d", part, c)
+		}
+	}
+	for i, msg := range fl.errs {
+		if fl.cond[i] != pipeline.RetryAttemptsExhausted || !strings.Contains(msg, "value is not JSON") {
+			t.Fatalf("failure %d: %s: %s", i, fl.cond[i], msg)
+		}
+	}
+}
+
+// In a chain, a failed attempt starts the next one from the records as
+// fetched: an enricher before the one that failed is not applied twice.
+func TestChainRetryStartsFromTheFetchedRecords(t *testing.T) {
+	add, _ := load(t, "go/add-header.wasm", Options{})
+	faulty, _ := load(t, "wat/faulty.wasm", Options{})
+	src := memsource.New("orders", 1, 10, []byte("keep"))
+	var calls atomic.Int64
+	flaky := flakyEnricher{Enricher: faulty, calls: &calls}
+	tgt := &recordsTarget{}
+	p := pipeline.New(pipeline.Options{BatchSize: 10, BatchWindow: time.Second, MaxRetryAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		src, pipeline.Stages{Enrichers: []pipeline.Enricher{add, flaky}}, tgt)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	select {
+	case <-src.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("records not all committed")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() < 2 {
+		t.Fatalf("the second enricher ran %d times, want a failure and a retry", calls.Load())
+	}
+	tgt.mu.Lock()
+	defer tgt.mu.Unlock()
+	if len(tgt.headers) != 10 {
+		t.Fatalf("%d records delivered", len(tgt.headers))
+	}
+	for i, h := range tgt.headers {
+		if h != 1 {
+			t.Fatalf("record %d delivered with %d headers from the first enricher, want 1", i, h)
+		}
+	}
+}
+
+// flakyEnricher fails its first batch as a whole, then enriches as the
+// enricher it wraps.
+type flakyEnricher struct {
+	*Enricher
+	calls *atomic.Int64
+}
+
+func (f flakyEnricher) Enrich(ctx context.Context, b *pipeline.Batch) error {
+	if f.calls.Add(1) == 1 {
+		return errors.New("first attempt fails")
+	}
+	return f.Enricher.Enrich(ctx, b)
+}
+
+// recordsTarget counts the x-fnv1a headers of each delivered record.
+type recordsTarget struct {
+	mu      sync.Mutex
+	headers []int
+}
+
+func (t *recordsTarget) Deliver(_ context.Context, b *pipeline.Batch) (pipeline.Result, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, r := range b.Records {
+		if b.Status[i] != pipeline.Active {
+			continue
+		}
+		n := 0
+		for _, h := range r.Headers {
+			if h.Key == "x-fnv1a" {
+				n++
+			}
+		}
+		t.headers = append(t.headers, n)
+	}
+	return pipeline.Result{}, nil
+}
+
+func (t *recordsTarget) Close(context.Context) error { return nil }

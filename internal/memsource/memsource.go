@@ -27,6 +27,8 @@ type Source struct {
 	// Timestamp, when set, gives each record's timestamp (Unix ms); by
 	// default records carry the time they are pushed.
 	Timestamp func(partition int32, offset int64) int64
+	// ValueOf, when set, gives each record's value instead of Value.
+	ValueOf func(partition int32, offset int64) []byte
 
 	mu        sync.Mutex
 	paused    []bool
@@ -99,6 +101,9 @@ func (s *Source) Run(ctx context.Context, sink pipeline.Sink) error {
 				chunk[i].Timestamp = now
 				if s.Timestamp != nil {
 					chunk[i].Timestamp = s.Timestamp(int32(p), next[p]+i)
+				}
+				if s.ValueOf != nil {
+					chunk[i].Value = s.ValueOf(int32(p), next[p]+i)
 				}
 			}
 			sink.Push(tps[p], pipeline.Records(chunk[:n]))
