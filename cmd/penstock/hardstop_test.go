@@ -62,6 +62,9 @@ func TestHardKillLosesNothing(t *testing.T) {
 		t.Fatalf("graceful stop of the second process: %v", err)
 	}
 
+	if data, err := os.ReadFile(out); err != nil || len(data) == 0 || data[len(data)-1] != '\n' {
+		t.Fatalf("after a graceful stop the output does not end with a complete line (%v)", err)
+	}
 	recs := readOut(t, out)
 	dups := map[int32]int{}
 	seen := map[int32]map[int64]bool{}
