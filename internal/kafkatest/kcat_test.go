@@ -47,8 +47,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 // kcatTimeout bounds every kcat run; kcatMessageTimeout bounds librdkafka's
@@ -110,35 +108,7 @@ func kcatConsume(t *testing.T, broker, topic string, conn []string) string {
 // they do not arrive within 15 s.
 func franzRead(t *testing.T, c *Cluster, o SecureOptions, topic string, want int) []*kgo.Record {
 	t.Helper()
-	opts := []kgo.Opt{kgo.ConsumeTopics(topic)}
-	if o.ServerCA != nil {
-		pool := x509.NewCertPool()
-		pool.AddCert(o.ServerCA.Cert)
-		cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-		if o.ClientCA != nil {
-			chain, key := o.ClientCA.Issue(t, "franz-reader", true)
-			cert, err := tls.X509KeyPair(chain, key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.Certificates = []tls.Certificate{cert}
-		}
-		opts = append(opts, kgo.DialTLSConfig(cfg))
-	}
-	if len(o.Users) > 0 {
-		u := o.Users[0]
-		switch u.Method {
-		case "PLAIN":
-			opts = append(opts, kgo.SASL(plain.Auth{User: u.Name, Pass: u.Password}.AsMechanism()))
-		case "SCRAM-SHA-256":
-			opts = append(opts, kgo.SASL(scram.Auth{User: u.Name, Pass: u.Password}.AsSha256Mechanism()))
-		case "SCRAM-SHA-512":
-			opts = append(opts, kgo.SASL(scram.Auth{User: u.Name, Pass: u.Password}.AsSha512Mechanism()))
-		default:
-			t.Fatalf("unknown SASL method %q", u.Method)
-		}
-	}
-	cl := c.Producer(t, opts...)
+	cl := c.SecureProducer(t, o, kgo.ConsumeTopics(topic))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	var recs []*kgo.Record

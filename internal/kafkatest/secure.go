@@ -172,8 +172,9 @@ func StartSecure(tb testing.TB, o SecureOptions) *Cluster {
 
 // SecureProducer returns a producer for a cluster started with o: it
 // trusts o.ServerCA, presents a certificate from o.ClientCA, and
-// authenticates as the superuser (o.Users[0]).
-func (c *Cluster) SecureProducer(tb testing.TB, o SecureOptions) *kgo.Client {
+// authenticates as the superuser (o.Users[0]). extra are more options (to
+// consume, for one).
+func (c *Cluster) SecureProducer(tb testing.TB, o SecureOptions, extra ...kgo.Opt) *kgo.Client {
 	tb.Helper()
 	var opts []kgo.Opt
 	if o.ServerCA != nil {
@@ -201,5 +202,5 @@ func (c *Cluster) SecureProducer(tb testing.TB, o SecureOptions) *kgo.Client {
 			opts = append(opts, kgo.SASL(scram.Auth{User: u.Name, Pass: u.Password}.AsSha256Mechanism()))
 		}
 	}
-	return c.Producer(tb, opts...)
+	return c.Producer(tb, append(opts, extra...)...)
 }
