@@ -54,23 +54,14 @@ func TestInPipeline(t *testing.T) {
 	tgt := &headerTarget{count: map[int32]int{}}
 	p := pipeline.New(pipeline.Options{BatchSize: 100, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
 		src, pipeline.Stages{Enrichers: []pipeline.Enricher{e}}, tgt)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	select {
-	case <-src.Done():
-	case <-time.After(60 * time.Second):
-		t.Fatal("records not all committed")
-	}
-	e.mu.RLock()
-	instances := len(e.parts)
-	e.mu.RUnlock()
+	instances := 0
+	runToEnd(t, p, src, func() {
+		e.mu.RLock()
+		instances = len(e.parts)
+		e.mu.RUnlock()
+	})
 	if instances != partitions {
 		t.Fatalf("%d instances for %d partitions", instances, partitions)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
 	}
 	if tgt.err != nil {
 		t.Fatal(tgt.err)
@@ -120,18 +111,7 @@ func TestSplitAfterFilterInPipeline(t *testing.T) {
 	tgt := &valueTarget{got: map[int32]map[int64][]string{}}
 	p := pipeline.New(pipeline.Options{BatchSize: 64, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
 		src, pipeline.Stages{Filter: oddFilter{}, Enrichers: []pipeline.Enricher{e}}, tgt)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	select {
-	case <-src.Done():
-	case <-time.After(60 * time.Second):
-		t.Fatal("records not all committed")
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	runToEnd(t, p, src)
 	for part := range int32(partitions) {
 		got := tgt.got[part]
 		if len(got) != perPartition/2 {
@@ -190,18 +170,7 @@ func TestRecordErrorsGoToOnFailureAlone(t *testing.T) {
 	p := pipeline.New(pipeline.Options{BatchSize: 100, MaxRetryAttempts: 2, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
 		src, pipeline.Stages{Enrichers: []pipeline.Enricher{e}, OnFailure: fl}, tgt)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	select {
-	case <-src.Done():
-	case <-time.After(60 * time.Second):
-		t.Fatal("records not all committed")
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	runToEnd(t, p, src)
 	for part := range int32(partitions) {
 		var wantBad []int64
 		for off := range int64(perPartition) {
@@ -242,18 +211,7 @@ func TestChainRetryStartsFromTheFetchedRecords(t *testing.T) {
 	p := pipeline.New(pipeline.Options{BatchSize: 10, BatchWindow: time.Second, MaxRetryAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
 		src, pipeline.Stages{Enrichers: []pipeline.Enricher{add, flaky}}, tgt)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	select {
-	case <-src.Done():
-	case <-time.After(60 * time.Second):
-		t.Fatal("records not all committed")
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	runToEnd(t, p, src)
 	if calls.Load() < 2 {
 		t.Fatalf("the second enricher ran %d times, want a failure and a retry", calls.Load())
 	}
@@ -308,3 +266,25 @@ func (t *recordsTarget) Deliver(_ context.Context, b *pipeline.Batch) (pipeline.
 }
 
 func (t *recordsTarget) Close(context.Context) error { return nil }
+
+// runToEnd runs p until src's records are all committed, calls each of
+// before while the pipeline still runs, then stops it gracefully.
+func runToEnd(t *testing.T, p *pipeline.Pipeline, src *memsource.Source, before ...func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	select {
+	case <-src.Done():
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("records not all committed")
+	}
+	for _, f := range before {
+		f()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

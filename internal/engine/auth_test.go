@@ -66,16 +66,8 @@ pipelines:
     batch: {window: 10ms}
     target: {file: {path: out.jsonl}}
 `, cl.Addrs[0], indent(c.yaml, "        "))
-	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs syncBuffer
-	e := New(slog.New(slog.NewTextHandler(&logs, nil)), Overrides{})
-	if err := e.Start(f); err != nil {
-		t.Fatal(err)
-	}
-	defer e.StopAll()
+	e := startYAML(t, dir, yaml, &logs, Overrides{})
 	kafkatest.ProduceSync(t, cl.SecureProducer(t, c.cluster), orderRecords(50))
 	waitCommitted(t, e, 50)
 	if n := lines(filepath.Join(dir, "out.jsonl")); n != 50 {
@@ -290,15 +282,7 @@ pipelines:
     source: %s
     target: {stdout: {}}
 `, src("reader", "allowed-group"), src("nogroup", "denied-group"))
-	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := New(slog.New(slog.DiscardHandler), Overrides{})
-	if err := e.Start(f); err != nil {
-		t.Fatal(err)
-	}
-	defer e.StopAll()
+	e := startYAML(t, dir, yaml, nil, Overrides{})
 	byName := func(n string) pipelineStats {
 		for _, p := range e.Pipelines() {
 			if p.Name() == n {
@@ -353,16 +337,8 @@ pipelines:
     batch: {window: 10ms}
     target: {file: {path: out.jsonl}}
 `, cl.Addrs[0])
-	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs syncBuffer
-	e := New(slog.New(slog.NewTextHandler(&logs, nil)), Overrides{})
-	if err := e.Start(f); err != nil {
-		t.Fatal(err)
-	}
-	defer e.StopAll()
+	e := startYAML(t, dir, yaml, &logs, Overrides{})
 	deadline := time.Now().Add(15 * time.Second)
 	for e.Pipelines()[0].Stats().LastProcessingResult != "EVENT_SOURCE_AUTHN_ERROR: SASL authentication failed" {
 		if time.Now().After(deadline) {

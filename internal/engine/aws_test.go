@@ -3,14 +3,12 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"testing"
 
 	"github.com/penstock-dev/penstock/internal/kafkatest"
 	"github.com/penstock-dev/penstock/internal/sqsapi"
 	"github.com/penstock-dev/penstock/pipeline"
-	"github.com/penstock-dev/penstock/pipeline/config"
 )
 
 // awsEnv points the SDK's default credential chain at static test
@@ -67,15 +65,7 @@ pipelines:
         endpoint_url: %[2]q
         input_template: '{"order": <$.value.order_id>, "offset": <offset>}'
 `, c.Addrs[0], srv.URL())
-	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := New(slog.New(slog.DiscardHandler), Overrides{})
-	if err := e.Start(f); err != nil {
-		t.Fatal(err)
-	}
-	defer e.StopAll()
+	e := startYAML(t, dir, yaml, nil, Overrides{})
 	waitCommitted(t, e, 20)
 	if n := len(srv.Messages("orders")); n != 19 {
 		t.Fatalf("%d messages in the queue, want 19", n)

@@ -34,15 +34,7 @@ pipelines:
     batch: {window: 10ms}
     target: {file: {path: %[3]q}}
 `, c.Addrs[0], filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl"))
-	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := New(slog.New(slog.DiscardHandler), Overrides{})
-	if err := e.Start(f); err != nil {
-		t.Fatal(err)
-	}
-	defer e.StopAll()
+	e := startYAML(t, dir, yaml, nil, Overrides{})
 	prod := c.Producer(t)
 	kafkatest.ProduceSync(t, prod, kafkatest.Numbered("a", 2, 0, 100, 50))
 	kafkatest.ProduceSync(t, prod, kafkatest.Numbered("b", 2, 0, 100, 50))
@@ -73,4 +65,25 @@ func waitLines(t *testing.T, path string, n int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// startYAML parses yaml as dir/pipelines.yaml and starts its pipelines on
+// an engine logging to logs (nil discards the log); the engine is stopped
+// when the test ends.
+func startYAML(t *testing.T, dir, yaml string, logs *syncBuffer, ov Overrides) *Engine {
+	t.Helper()
+	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := slog.DiscardHandler
+	if logs != nil {
+		h = slog.NewTextHandler(logs, nil)
+	}
+	e := New(slog.New(h), ov)
+	if err := e.Start(f); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.StopAll() })
+	return e
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +18,6 @@ import (
 	"github.com/penstock-dev/penstock/internal/kafkatest"
 	"github.com/penstock-dev/penstock/internal/lambdaapi"
 	"github.com/penstock-dev/penstock/pipeline"
-	"github.com/penstock-dev/penstock/pipeline/config"
 )
 
 // syncBuffer is a log destination safe for concurrent writers.
@@ -84,16 +82,8 @@ pipelines:
         environment: {ORDERS_FAIL_EVERY: "50"}
         timeout: 5s
 `, c.Addrs[0], failures, bin)
-	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs syncBuffer
-	e := New(slog.New(slog.NewTextHandler(&logs, nil)), Overrides{})
-	if err := e.Start(f); err != nil {
-		t.Fatal(err)
-	}
-	defer e.StopAll()
+	e := startYAML(t, dir, yaml, &logs, Overrides{})
 	waitCommitted(t, e, 100)
 
 	// The function logged one line per invocation it handled.
@@ -183,15 +173,7 @@ pipelines:
     target:
       lambda: {function: "arn:aws:lambda:eu-west-1:123456789012:function:gone", endpoint_url: %q}
 `, c.Addrs[0], srv.URL())
-	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := New(slog.New(slog.DiscardHandler), Overrides{})
-	if err := e.Start(f); err != nil {
-		t.Fatal(err)
-	}
-	defer e.StopAll()
+	e := startYAML(t, dir, yaml, nil, Overrides{})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		s := e.Pipelines()[0].Stats()

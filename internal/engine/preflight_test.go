@@ -45,16 +45,8 @@ pipelines:
     batch: {window: 10ms}
     target: {file: {path: out.jsonl}}
 `, cl.Addrs[0])
-	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs syncBuffer
-	e := New(slog.New(slog.NewTextHandler(&logs, nil)), Overrides{})
-	if err := e.Start(f); err != nil {
-		t.Fatal(err)
-	}
-	defer e.StopAll()
+	e := startYAML(t, dir, yaml, &logs, Overrides{})
 	deadline := time.Now().Add(20 * time.Second)
 	for e.Checks("orders") == nil {
 		if time.Now().After(deadline) {

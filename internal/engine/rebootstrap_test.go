@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/penstock-dev/penstock/internal/kafkatest"
 	"github.com/penstock-dev/penstock/internal/mskapi"
-	"github.com/penstock-dev/penstock/pipeline/config"
 )
 
 // An MSK cluster's bootstrap brokers are resolved again when the ones the
@@ -45,16 +43,8 @@ pipelines:
     batch: {window: 10ms}
     target: {file: {path: out.jsonl}}
 `, arn, api.URL())
-	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs syncBuffer
-	e := New(slog.New(slog.NewTextHandler(&logs, nil)), Overrides{SkipPreflight: true})
-	if err := e.Start(f); err != nil {
-		t.Fatal(err)
-	}
-	defer e.StopAll()
+	startYAML(t, dir, yaml, &logs, Overrides{SkipPreflight: true})
 	out := filepath.Join(dir, "out.jsonl")
 	waitLines(t, out, 10)
 	resolved := api.Requests("GetBootstrapBrokers")
