@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
 
 	"github.com/penstock-dev/penstock/internal/kafkatest"
 )
@@ -42,17 +43,7 @@ func TestIAMMechanismAgainstBroker(t *testing.T) {
 	c, b := kafkatest.StartIAM(t, kafkatest.SecureOptions{Topics: []string{"t"}}, kafkatest.IAMOptions{Region: region,
 		Secrets: map[string]string{"AKIDGOOD": "good-secret", "AKIDROTATED": "rotated-secret"}, Mechanisms: []string{IAMMechanismName}})
 
-	connect := func(p aws.CredentialsProvider) error {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs...), kgo.SASL(IAMMechanism(p, region)),
-			kgo.RequestRetries(0), kgo.RetryTimeout(2*time.Second))
-		if err != nil {
-			return err
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return cl.Ping(ctx)
-	}
+	connect := func(p aws.CredentialsProvider) error { return ping(c.Addrs, IAMMechanism(p, region)) }
 
 	p := &countingProvider{}
 	p.set("AKIDGOOD", "good-secret")
@@ -131,4 +122,17 @@ func TestIAMPayloadBothPaths(t *testing.T) {
 	if _, err := kafkatest.VerifyIAMPayload(payload, secrets, "eu-west-1", time.Now()); err != nil {
 		t.Errorf("host region: %v", err)
 	}
+}
+
+// ping connects to addrs, authenticating with m, and pings the cluster
+// without retries.
+func ping(addrs []string, m sasl.Mechanism) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.SASL(m), kgo.RequestRetries(0), kgo.RetryTimeout(2*time.Second))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return cl.Ping(ctx)
 }

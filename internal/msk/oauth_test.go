@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/penstock-dev/penstock/internal/kafkatest"
 )
@@ -26,17 +25,7 @@ func TestOAuthMechanismAgainstBroker(t *testing.T) {
 	c, b := kafkatest.StartIAM(t, kafkatest.SecureOptions{Topics: []string{"t"}},
 		kafkatest.IAMOptions{Region: region, Secrets: secrets, Mechanisms: []string{OAuthMechanismName}})
 
-	connect := func(addrs []string, p aws.CredentialsProvider) error {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.SASL(OAuthMechanism(p, region)),
-			kgo.RequestRetries(0), kgo.RetryTimeout(2*time.Second))
-		if err != nil {
-			return err
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return cl.Ping(ctx)
-	}
+	connect := func(addrs []string, p aws.CredentialsProvider) error { return ping(addrs, OAuthMechanism(p, region)) }
 
 	p := &countingProvider{}
 	p.set("AKIDGOOD", "good-secret")
