@@ -1,6 +1,7 @@
 // Package awstest holds what the local AWS endpoints used in tests share:
-// an independent AWS Signature Version 4 verifier and an HTTP middleware
-// that refuses requests whose signature does not verify.
+// an independent AWS Signature Version 4 verifier, an HTTP middleware
+// that refuses requests whose signature does not verify, and Loopback,
+// which serves an endpoint on 127.0.0.1 until it is closed.
 //
 // The verifier is written from the SigV4 specification with crypto/hmac and
 // crypto/sha256 only; it does not call the SDK's signer, so a test that signs

@@ -40,7 +40,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -162,14 +161,10 @@ func DefaultEgress() Permission { return AllTraffic().ToCIDRs("0.0.0.0/0") }
 
 // Server is a running local EC2 endpoint.
 type Server struct {
-	opts     Options
-	creds    awstest.Credentials
-	log      *slog.Logger
-	srv      *http.Server
-	url      string
-	served   chan struct{}
-	inflight sync.WaitGroup
-	close    sync.Once
+	opts  Options
+	creds awstest.Credentials
+	log   *slog.Logger
+	lb    *awstest.Loopback
 
 	mu          sync.Mutex
 	groups      map[string]SecurityGroup // by id
@@ -203,10 +198,6 @@ func Start(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("ec2api: %w", err)
-	}
 	s := &Server{
 		opts: opts,
 		creds: awstest.Credentials{
@@ -216,37 +207,29 @@ func Start(opts Options) (*Server, error) {
 			Service:         "ec2",
 		},
 		log:         log,
-		url:         "http://" + ln.Addr().String(),
-		served:      make(chan struct{}),
 		groups:      map[string]SecurityGroup{},
 		prefixLists: map[string][]string{},
 		denied:      map[string]bool{},
 		requests:    map[string]int{},
 	}
-	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(s.served)
-		s.srv.Serve(ln)
-	}()
+	lb, err := awstest.Listen(http.HandlerFunc(s.serve))
+	if err != nil {
+		return nil, fmt.Errorf("ec2api: %w", err)
+	}
+	s.lb = lb
 	return s, nil
 }
 
 // URL returns the endpoint's base URL, "http://127.0.0.1:PORT", for the
 // client's BaseEndpoint.
-func (s *Server) URL() string { return s.url }
+func (s *Server) URL() string { return s.lb.URL() }
 
 // Region returns the region the endpoint serves.
 func (s *Server) Region() string { return s.opts.Region }
 
 // Close stops the server: open connections are closed and Close returns
 // once every handler has returned. It may be called more than once.
-func (s *Server) Close() {
-	s.close.Do(func() {
-		s.srv.Close()
-		<-s.served
-		s.inflight.Wait()
-	})
-}
+func (s *Server) Close() { s.lb.Close() }
 
 // AddGroup registers (or replaces) a security group. It panics when the
 // group's id or a rule's CIDR or referenced id is malformed: it is for
@@ -341,8 +324,6 @@ func (s *Server) SignatureFailures() int64 {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.inflight.Add(1)
-	defer s.inflight.Done()
 	id := uuid.New()
 	body, err := io.ReadAll(r.Body)
 	r.Body.Close()

@@ -17,11 +17,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -149,17 +147,12 @@ type Reply struct {
 
 // Server is a running local Lambda endpoint.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	ln       net.Listener
-	srv      *http.Server
-	guard    *awstest.Guard
-	url      string
-	served   chan struct{}
-	inflight sync.WaitGroup
-	active   atomic.Int64
-	count    atomic.Int64
-	close    sync.Once
+	opts   Options
+	log    *slog.Logger
+	guard  *awstest.Guard
+	lb     *awstest.Loopback
+	active atomic.Int64
+	count  atomic.Int64
 }
 
 // Start listens on a random port of 127.0.0.1 and serves the Invoke API
@@ -184,17 +177,7 @@ func Start(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("lambdaapi: %w", err)
-	}
-	s := &Server{
-		opts:   opts,
-		log:    log,
-		ln:     ln,
-		url:    "http://" + ln.Addr().String(),
-		served: make(chan struct{}),
-	}
+	s := &Server{opts: opts, log: log}
 	s.guard = awstest.NewGuard(awstest.Credentials{
 		AccessKeyID:     opts.AccessKeyID,
 		SecretAccessKey: opts.SecretAccessKey,
@@ -204,28 +187,22 @@ func Start(opts Options) (*Server, error) {
 	s.guard.OnFailure = func(r *http.Request, err error) {
 		s.log.Warn("lambdaapi: request refused", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(s.served)
-		s.srv.Serve(ln)
-	}()
+	lb, err := awstest.Listen(http.HandlerFunc(s.serve))
+	if err != nil {
+		return nil, fmt.Errorf("lambdaapi: %w", err)
+	}
+	s.lb = lb
 	return s, nil
 }
 
 // URL returns the endpoint's base URL, "http://127.0.0.1:PORT", for the
 // client's BaseEndpoint.
-func (s *Server) URL() string { return s.url }
+func (s *Server) URL() string { return s.lb.URL() }
 
 // Close stops the server: open connections are closed (cancelling the
 // contexts of requests in flight) and Close returns once every handler has
 // returned. It may be called more than once.
-func (s *Server) Close() {
-	s.close.Do(func() {
-		s.srv.Close()
-		<-s.served
-		s.inflight.Wait()
-	})
-}
+func (s *Server) Close() { s.lb.Close() }
 
 // Invocations returns how many requests were handed to the Handler.
 func (s *Server) Invocations() int64 { return s.count.Load() }
@@ -234,13 +211,11 @@ func (s *Server) Invocations() int64 { return s.count.Load() }
 // signature did not verify.
 func (s *Server) SignatureFailures() int64 { return s.guard.Failures() }
 
+// serve counts the request as active while the guard and serveInvoke
+// handle it.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.inflight.Add(1)
 	s.active.Add(1)
-	defer func() {
-		s.active.Add(-1)
-		s.inflight.Done()
-	}()
+	defer s.active.Add(-1)
 	s.guard.ServeHTTP(w, r)
 }
 

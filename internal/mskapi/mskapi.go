@@ -27,13 +27,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/penstock-dev/penstock/internal/awstest"
 	"github.com/penstock-dev/penstock/internal/uuid"
@@ -91,14 +89,10 @@ type Brokers struct {
 
 // Server is a running local MSK endpoint.
 type Server struct {
-	opts   Options
-	log    *slog.Logger
-	ln     net.Listener
-	srv    *http.Server
-	guard  *awstest.Guard
-	url    string
-	served chan struct{}
-	close  sync.Once
+	opts  Options
+	log   *slog.Logger
+	guard *awstest.Guard
+	lb    *awstest.Loopback
 
 	mu       sync.Mutex
 	clusters map[string]Brokers
@@ -118,16 +112,9 @@ func Start(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("mskapi: %w", err)
-	}
 	s := &Server{
 		opts:     opts,
 		log:      log,
-		ln:       ln,
-		url:      "http://" + ln.Addr().String(),
-		served:   make(chan struct{}),
 		clusters: map[string]Brokers{},
 		requests: map[string]int{},
 	}
@@ -140,17 +127,17 @@ func Start(opts Options) (*Server, error) {
 	s.guard.OnFailure = func(r *http.Request, err error) {
 		s.log.Warn("mskapi: request refused", "path", r.URL.EscapedPath(), "err", err)
 	}
-	s.srv = &http.Server{Handler: s.guard, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(s.served)
-		s.srv.Serve(ln)
-	}()
+	lb, err := awstest.Listen(s.guard)
+	if err != nil {
+		return nil, fmt.Errorf("mskapi: %w", err)
+	}
+	s.lb = lb
 	return s, nil
 }
 
 // URL returns the endpoint's base URL, "http://127.0.0.1:PORT", for the
 // client's BaseEndpoint.
-func (s *Server) URL() string { return s.url }
+func (s *Server) URL() string { return s.lb.URL() }
 
 // AddCluster registers (or replaces) the cluster with ARN arn.
 func (s *Server) AddCluster(arn string, brokers Brokers) {
@@ -172,13 +159,9 @@ func (s *Server) Requests(op string) int {
 // signature did not verify.
 func (s *Server) SignatureFailures() int64 { return s.guard.Failures() }
 
-// Close stops the server. It may be called more than once.
-func (s *Server) Close() {
-	s.close.Do(func() {
-		s.srv.Close()
-		<-s.served
-	})
-}
+// Close stops the server: open connections are closed and Close returns
+// once every handler has returned. It may be called more than once.
+func (s *Server) Close() { s.lb.Close() }
 
 // route matches a request to an operation and its cluster ARN. The ARN
 // is a single path segment, percent-encoded by the client (its '/' as

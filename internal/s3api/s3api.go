@@ -127,18 +127,13 @@ type Object struct {
 
 // Server is a running local S3 endpoint.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	ln       net.Listener
-	srv      *http.Server
-	guard    *awstest.Guard
-	url      string
-	pool     *x509.CertPool
-	served   chan struct{}
-	inflight sync.WaitGroup
-	active   atomic.Int64
-	close    sync.Once
-	rules    atomic.Pointer[[]Rule]
+	opts   Options
+	log    *slog.Logger
+	guard  *awstest.Guard
+	lb     *awstest.Loopback
+	pool   *x509.CertPool
+	active atomic.Int64
+	rules  atomic.Pointer[[]Rule]
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -197,7 +192,6 @@ func Start(opts Options) (*Server, error) {
 	s := &Server{
 		opts:    opts,
 		log:     log,
-		served:  make(chan struct{}),
 		buckets: map[string]*bucket{},
 		counts:  map[string]int64{},
 	}
@@ -209,24 +203,15 @@ func Start(opts Options) (*Server, error) {
 	}
 	s.SetRules(opts.Rules...)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("s3api: %w", err)
-	}
-	scheme := "http"
+	var tlsConfig *tls.Config
 	if opts.TLS {
 		cert, pool, err := selfSigned()
 		if err != nil {
-			ln.Close()
 			return nil, fmt.Errorf("s3api: certificate: %w", err)
 		}
 		s.pool = pool
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-		scheme = "https"
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	s.ln = ln
-	s.url = scheme + "://" + ln.Addr().String()
-
 	s.guard = awstest.NewGuard(awstest.Credentials{
 		AccessKeyID:     opts.AccessKeyID,
 		SecretAccessKey: opts.SecretAccessKey,
@@ -236,16 +221,13 @@ func Start(opts Options) (*Server, error) {
 	s.guard.OnFailure = func(r *http.Request, err error) {
 		s.log.Warn("s3api: request refused", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	s.srv = &http.Server{
-		Handler:           http.HandlerFunc(s.serve),
-		ReadHeaderTimeout: 10 * time.Second,
-		// HTTP/1.1 only, so that Hangup can take the connection over.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	// The loopback speaks HTTP/1.1 only, so Hangup can take the
+	// connection over.
+	lb, err := awstest.ListenTLS(http.HandlerFunc(s.serve), tlsConfig)
+	if err != nil {
+		return nil, fmt.Errorf("s3api: %w", err)
 	}
-	go func() {
-		defer close(s.served)
-		s.srv.Serve(ln)
-	}()
+	s.lb = lb
 	return s, nil
 }
 
@@ -293,7 +275,7 @@ func selfSigned() (tls.Certificate, *x509.CertPool, error) {
 // URL returns the endpoint's base URL, "http://127.0.0.1:PORT" (https
 // with Options.TLS), for the client's BaseEndpoint; clients must use path
 // style (UsePathStyle).
-func (s *Server) URL() string { return s.url }
+func (s *Server) URL() string { return s.lb.URL() }
 
 // HTTPClient returns a new HTTP client for the SDK's Options.HTTPClient,
 // with its own connection pool; with Options.TLS it trusts the server's
@@ -310,13 +292,7 @@ func (s *Server) HTTPClient() *http.Client {
 // Close stops the server: open connections are closed (cancelling the
 // contexts of requests in flight) and Close returns once every handler has
 // returned. It may be called more than once.
-func (s *Server) Close() {
-	s.close.Do(func() {
-		s.srv.Close()
-		<-s.served
-		s.inflight.Wait()
-	})
-}
+func (s *Server) Close() { s.lb.Close() }
 
 // SetRules replaces the fault rules; none serves every request normally.
 // It may be called while requests are in flight.
@@ -390,13 +366,11 @@ func (s *Server) PendingUploads(bucketName string) int {
 	return 0
 }
 
+// serve counts the request as active and gives it S3's request ids
+// before the guard and serveS3 handle it.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.inflight.Add(1)
 	s.active.Add(1)
-	defer func() {
-		s.active.Add(-1)
-		s.inflight.Done()
-	}()
+	defer s.active.Add(-1)
 	h := w.Header()
 	h.Set("X-Amz-Request-Id", requestID())
 	h.Set("X-Amz-Id-2", hostID())

@@ -41,7 +41,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -115,14 +114,10 @@ type Options struct {
 
 // Server is a running local Secrets Manager endpoint.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	srv      *http.Server
-	guard    *awstest.Guard
-	url      string
-	served   chan struct{}
-	inflight sync.WaitGroup
-	close    sync.Once
+	opts  Options
+	log   *slog.Logger
+	guard *awstest.Guard
+	lb    *awstest.Loopback
 
 	mu       sync.Mutex
 	secrets  map[string]*secret // by name
@@ -149,15 +144,9 @@ func Start(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("secretsapi: %w", err)
-	}
 	s := &Server{
 		opts:     opts,
 		log:      log,
-		url:      "http://" + ln.Addr().String(),
-		served:   make(chan struct{}),
 		secrets:  map[string]*secret{},
 		denied:   map[string]map[string]bool{},
 		requests: map[string]int{},
@@ -171,17 +160,17 @@ func Start(opts Options) (*Server, error) {
 	s.guard.OnFailure = func(r *http.Request, err error) {
 		s.log.Warn("secretsapi: request refused", "target", r.Header.Get("X-Amz-Target"), "err", err)
 	}
-	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(s.served)
-		s.srv.Serve(ln)
-	}()
+	lb, err := awstest.Listen(s.guard)
+	if err != nil {
+		return nil, fmt.Errorf("secretsapi: %w", err)
+	}
+	s.lb = lb
 	return s, nil
 }
 
 // URL returns the endpoint's base URL, "http://127.0.0.1:PORT", for the
 // client's BaseEndpoint.
-func (s *Server) URL() string { return s.url }
+func (s *Server) URL() string { return s.lb.URL() }
 
 // Region returns the region the endpoint serves.
 func (s *Server) Region() string { return s.opts.Region }
@@ -192,13 +181,7 @@ func (s *Server) AccountID() string { return s.opts.AccountID }
 // Close stops the server: open connections are closed (cancelling the
 // contexts of requests in flight) and Close returns once every handler has
 // returned. It may be called more than once.
-func (s *Server) Close() {
-	s.close.Do(func() {
-		s.srv.Close()
-		<-s.served
-		s.inflight.Wait()
-	})
-}
+func (s *Server) Close() { s.lb.Close() }
 
 // Put stores value as the current (AWSCURRENT) version of the secret
 // called name, as a SecretString: it creates the secret, or adds a version
@@ -275,12 +258,6 @@ func (s *Server) Requests(op string) int {
 // SignatureFailures returns how many requests were refused because their
 // signature did not verify.
 func (s *Server) SignatureFailures() int64 { return s.guard.Failures() }
-
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.inflight.Add(1)
-	defer s.inflight.Done()
-	s.guard.ServeHTTP(w, r)
-}
 
 // isDenied reports whether action is denied on the secret called name;
 // s.mu must be held.

@@ -43,7 +43,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -132,15 +131,10 @@ type Message struct {
 
 // Server is a running local SQS endpoint.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	ln       net.Listener
-	srv      *http.Server
-	guard    *awstest.Guard
-	url      string
-	served   chan struct{}
-	inflight sync.WaitGroup
-	close    sync.Once
+	opts  Options
+	log   *slog.Logger
+	guard *awstest.Guard
+	lb    *awstest.Loopback
 
 	mu       sync.Mutex
 	queues   map[string]*queue
@@ -174,16 +168,9 @@ func Start(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("sqsapi: %w", err)
-	}
 	s := &Server{
 		opts:     opts,
 		log:      log,
-		ln:       ln,
-		url:      "http://" + ln.Addr().String(),
-		served:   make(chan struct{}),
 		queues:   map[string]*queue{},
 		handles:  map[string]*message{},
 		requests: map[string]int{},
@@ -198,34 +185,28 @@ func Start(opts Options) (*Server, error) {
 	s.guard.OnFailure = func(r *http.Request, err error) {
 		s.log.Warn("sqsapi: request refused", "target", r.Header.Get("X-Amz-Target"), "err", err)
 	}
-	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(s.served)
-		s.srv.Serve(ln)
-	}()
+	lb, err := awstest.Listen(s.guard)
+	if err != nil {
+		return nil, fmt.Errorf("sqsapi: %w", err)
+	}
+	s.lb = lb
 	return s, nil
 }
 
 // URL returns the endpoint's base URL, "http://127.0.0.1:PORT", for the
 // client's BaseEndpoint.
-func (s *Server) URL() string { return s.url }
+func (s *Server) URL() string { return s.lb.URL() }
 
 // QueueURL returns the URL of the queue called name, whether or not it
 // exists: URL()/ACCOUNT/NAME.
 func (s *Server) QueueURL(name string) string {
-	return s.url + "/" + s.opts.AccountID + "/" + name
+	return s.lb.URL() + "/" + s.opts.AccountID + "/" + name
 }
 
 // Close stops the server: open connections are closed (cancelling the
 // contexts of requests in flight, long polls included) and Close returns
 // once every handler has returned. It may be called more than once.
-func (s *Server) Close() {
-	s.close.Do(func() {
-		s.srv.Close()
-		<-s.served
-		s.inflight.Wait()
-	})
-}
+func (s *Server) Close() { s.lb.Close() }
 
 // CreateQueue creates a queue as the CreateQueue operation does (or finds
 // the existing one with the same attributes) and returns its URL.
@@ -266,12 +247,6 @@ func (s *Server) Requests(op string) int {
 // SignatureFailures returns how many requests were refused because their
 // signature did not verify.
 func (s *Server) SignatureFailures() int64 { return s.guard.Failures() }
-
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.inflight.Add(1)
-	defer s.inflight.Done()
-	s.guard.ServeHTTP(w, r)
-}
 
 // call is one request being served.
 type call struct {
