@@ -102,6 +102,7 @@ func compileExpr(filter int, src string, root *pnode) (*exprFilter, error) {
 	fc := fastCompiler{root: root}
 	if fast, ok := fc.node(node); ok {
 		fast.markBoolean()
+		fast.specialize()
 		x.fast = fast
 	}
 	return x, nil
@@ -373,7 +374,7 @@ func decodeAny(b []byte, i int) (any, int) {
 		return nil, i + 4
 	}
 	end := scanNumber(b, i)
-	return parseNumber(b[i:end]), end
+	return parseNumberAt(b, i, end), end
 }
 
 func decodeString(raw []byte, flags uint8) string {
@@ -467,6 +468,166 @@ type xnode struct {
 	// boolean: the node always yields a boolean (or an error), so evalB
 	// can evaluate it without building values.
 	boolean bool
+
+	// A comparison of a value path with literals, the common leaf of an
+	// expression, is evaluated by evalLeaf without building values when
+	// the path holds the kind of value the literals are (spec), and by
+	// evalX otherwise. ref is the path operand; swap: it is on the right.
+	spec  uint8
+	swap  bool
+	ref   *xnode
+	num   float64  // specNum: the literal
+	strs  []string // specStr: the string literals
+	rawOK bool     // specStr: no literal holds U+FFFD (see matcher.rawOK)
+	// last is the path's last step. When the walker recorded its capture,
+	// the steps before it were all found, as objects or arrays as the
+	// steps require: captures below a key whose last occurrence is not
+	// such a container are reset.
+	last *pnode
+}
+
+// Leaf specializations (xnode.spec).
+const (
+	specNone uint8 = iota
+	specNum        // path ==, !=, <, <=, >, >= a number literal (or the reverse)
+	specStr        // path ==, != a string literal (or the reverse), path in a list, path startsWith, endsWith, contains a string literal
+)
+
+// specialize sets spec on the comparisons of x and below that evalLeaf
+// can evaluate.
+func (x *xnode) specialize() {
+	if x == nil {
+		return
+	}
+	x.a.specialize()
+	x.b.specialize()
+	if !x.boolean || x.a == nil {
+		return
+	}
+	ref, lit, swap := x.a, x.b, false
+	if ref.op != xPath {
+		ref, lit, swap = x.b, x.a, true
+	}
+	if ref == nil || ref.op != xPath {
+		return
+	}
+	switch x.op {
+	case xEq, xNe, xLt, xLe, xGt, xGe:
+		if lit.op != xLit {
+			return
+		}
+		switch lit.lit.k {
+		case vInt, vFloat:
+			x.spec, x.num = specNum, lit.lit.num()
+		case vStr:
+			if x.op != xEq && x.op != xNe {
+				return
+			}
+			x.spec, x.strs = specStr, []string{lit.lit.s}
+		default:
+			return
+		}
+	case xIn:
+		if swap {
+			return
+		}
+		// A string is in the list when it equals one of its strings: the
+		// other literals are never equal to a string.
+		x.spec, x.strs = specStr, []string{}
+		for _, l := range x.list {
+			if l.k == vStr {
+				x.strs = append(x.strs, l.s)
+			}
+		}
+	case xStarts, xEnds, xContains:
+		if swap || lit.op != xLit || lit.lit.k != vStr {
+			return
+		}
+		x.spec, x.strs = specStr, []string{lit.lit.s}
+	default:
+		return
+	}
+	x.ref, x.swap = ref, swap
+	x.last = ref.root
+	if len(ref.path) > 0 {
+		x.last = ref.path[len(ref.path)-1]
+	}
+	x.rawOK = true
+	for _, s := range x.strs {
+		if strings.ContainsRune(s, utf8.RuneError) {
+			x.rawOK = false
+		}
+	}
+}
+
+// evalLeaf evaluates a specialized comparison x (spec != specNone) when
+// its path holds a number (specNum) or a string (specStr) and ok is true;
+// otherwise evalX must evaluate it.
+func (st *state) evalLeaf(x *xnode, b []byte) (res bool, ok bool) {
+	var kind uint8
+	var sp span
+	if len(x.ref.path) > 0 {
+		sp = st.caps[x.last.capture]
+	}
+	if sp.end > 0 {
+		kind = kindOf(b[sp.start])
+	} else {
+		kind, sp = st.pathRef(x.ref.root, x.ref.path, b)
+	}
+	if x.spec == specNum {
+		if kind != kNumber {
+			return false, false
+		}
+		l, r := parseNumberAt(b, sp.start, sp.end), x.num
+		if x.swap {
+			l, r = r, l
+		}
+		// As evalX: float64 comparisons (a NaN compares false).
+		switch x.op {
+		case xEq:
+			return l == r, true
+		case xNe:
+			return l != r, true
+		case xLt:
+			return l < r, true
+		case xLe:
+			return l <= r, true
+		case xGt:
+			return l > r, true
+		}
+		return l >= r, true
+	}
+	if kind != kString {
+		return false, false
+	}
+	raw := b[sp.start+1 : sp.end-1]
+	if sp.flags&sEscape != 0 || !x.rawOK {
+		return false, false
+	}
+	// The raw bytes stand for the decoded string here, as in
+	// matcher.match: without escapes the decoded string is the raw bytes
+	// with every byte that is not UTF-8 replaced by U+FFFD, and no
+	// literal holds U+FFFD, so the decoded string equals, starts with,
+	// ends with or contains a literal exactly when the raw bytes do.
+	s := bstr(raw)
+	switch x.op {
+	case xEq:
+		return s == x.strs[0], true
+	case xNe:
+		return s != x.strs[0], true
+	case xIn:
+		for _, l := range x.strs {
+			if s == l {
+				return true, true
+			}
+		}
+		return false, true
+	case xStarts:
+		return strings.HasPrefix(s, x.strs[0]), true
+	case xEnds:
+		return strings.HasSuffix(s, x.strs[0]), true
+	}
+	return strings.Contains(s, x.strs[0]), true
 }
 
 // markBoolean sets boolean on x and below.
@@ -511,6 +672,14 @@ func (st *state) evalB(x *xnode, r *pipeline.Record) uint8 {
 			return a
 		}
 		return a ^ 1
+	}
+	if x.spec != specNone {
+		if res, ok := st.evalLeaf(x, r.Value); ok {
+			if res {
+				return bTrue
+			}
+			return bFalse
+		}
 	}
 	v := st.evalX(x, r)
 	switch v.k {
@@ -936,9 +1105,17 @@ func (st *state) mapRunes(s []byte, f func(rune) rune) []byte {
 	return st.buf[start:len(st.buf):len(st.buf)]
 }
 
-// pathValue reads value.a.b[0]... from the captures with the semantics of
-// expr's member access on the decoded document.
-func (st *state) pathValue(root *pnode, path []*pnode, b []byte) xval {
+// Kinds pathRef reports besides those of values: the path is a runtime
+// error, or is left to the VM.
+const (
+	kErrRef uint8 = kPlain + 1 + iota
+	kDeferRef
+)
+
+// pathRef finds value.a.b[0]... in the captures with the semantics of
+// expr's member access on the decoded document: it returns the kind of the
+// value there (kAbsent: nil) and its span, or kErrRef or kDeferRef.
+func (st *state) pathRef(root *pnode, path []*pnode, b []byte) (uint8, span) {
 	kind := st.valKind
 	var sp span
 	if len(path) == 0 && kind != kAbsent && kind != kPlain {
@@ -948,7 +1125,7 @@ func (st *state) pathValue(root *pnode, path []*pnode, b []byte) xval {
 		switch kind {
 		case kObject:
 			if n.index >= 0 {
-				return xval{k: vErr} // an int index on a map
+				return kErrRef, sp // an int index on a map
 			}
 			sp = st.caps[n.capture]
 			if sp.end == 0 {
@@ -957,22 +1134,29 @@ func (st *state) pathValue(root *pnode, path []*pnode, b []byte) xval {
 			}
 		case kArray:
 			if n.index < 0 {
-				return xval{k: vErr} // a field of an array
+				return kErrRef, sp // a field of an array
 			}
 			sp = st.caps[n.capture]
 			if sp.end == 0 {
-				return xval{k: vErr} // index out of range
+				return kErrRef, sp // index out of range
 			}
 		case kString, kPlain:
 			if n.index >= 0 {
-				return xval{k: vDefer}
+				return kDeferRef, sp
 			}
-			return xval{k: vErr}
+			return kErrRef, sp
 		default: // nil, numbers, booleans
-			return xval{k: vErr}
+			return kErrRef, sp
 		}
 		kind = kindOf(b[sp.start])
 	}
+	return kind, sp
+}
+
+// pathValue reads value.a.b[0]... from the captures with the semantics of
+// expr's member access on the decoded document.
+func (st *state) pathValue(root *pnode, path []*pnode, b []byte) xval {
+	kind, sp := st.pathRef(root, path, b)
 	switch kind {
 	case kAbsent, kNull:
 		return xval{k: vNil}
@@ -981,7 +1165,7 @@ func (st *state) pathValue(root *pnode, path []*pnode, b []byte) xval {
 	case kFalse:
 		return xval{k: vBool}
 	case kNumber:
-		return xFloat(parseNumber(b[sp.start:sp.end]))
+		return xFloat(parseNumberAt(b, sp.start, sp.end))
 	case kString:
 		raw := b[sp.start+1 : sp.end-1]
 		if needsDecode(raw, sp.flags) {
@@ -992,6 +1176,10 @@ func (st *state) pathValue(root *pnode, path []*pnode, b []byte) xval {
 		return xval{k: vStr, s: bstr(raw)}
 	case kPlain:
 		return xval{k: vStr, s: bstr(b)}
+	case kErrRef:
+		return xval{k: vErr}
+	case kDeferRef:
+		return xval{k: vDefer}
 	}
 	return xval{k: vOther}
 }

@@ -89,6 +89,7 @@ type scalar struct {
 	kind  uint8
 	flags uint8
 	raw   []byte // string contents between the quotes, or number text
+	at    int    // a number's start in the document (st.b)
 	str   []byte
 	n     num
 	done  uint8 // 1: str decoded, 2: n parsed
@@ -134,10 +135,11 @@ func (s *scalar) decode(st *state) {
 	}
 }
 
-func (s *scalar) number() num {
+// number returns the number; b is the document the scalar is in.
+func (s *scalar) number(b []byte) num {
 	if s.done&2 == 0 {
 		s.done |= 2
-		s.n = mkNum(parseNumber(s.raw))
+		s.n = mkNum(parseNumberAt(b, s.at, s.at+len(s.raw)))
 	}
 	return s.n
 }
@@ -154,39 +156,16 @@ func (m *matcher) match(st *state, s *scalar) bool {
 	case mNull:
 		return s.kind == kNull
 	case mNumber:
-		return s.kind == kNumber && s.number().eq(m.num)
+		return s.kind == kNumber && s.number(st.b).eq(m.num)
 	case mNumeric:
 		if s.kind != kNumber {
 			return false
 		}
-		n := s.number()
+		n := s.number(st.b)
 		if m.wide {
 			return m.wideMatch(n.f)
 		}
-		if !n.in {
-			return false
-		}
-		switch m.loOp {
-		case 1:
-			if n.key <= m.lo.key {
-				return false
-			}
-		case 2:
-			if n.key < m.lo.key {
-				return false
-			}
-		}
-		switch m.hiOp {
-		case 1:
-			if n.key >= m.hi.key {
-				return false
-			}
-		case 2:
-			if n.key > m.hi.key {
-				return false
-			}
-		}
-		return true
+		return m.numericMatch(n)
 	case mBut:
 		for i := range m.inner {
 			if m.inner[i].match(st, s) {
@@ -195,6 +174,39 @@ func (m *matcher) match(st *state, s *scalar) bool {
 		}
 		return true
 	}
+	return m.stringMatch(st, s)
+}
+
+// numericMatch is numeric matching on the EventBridge scale.
+func (m *matcher) numericMatch(n num) bool {
+	if !n.in {
+		return false
+	}
+	switch m.loOp {
+	case 1:
+		if n.key <= m.lo.key {
+			return false
+		}
+	case 2:
+		if n.key < m.lo.key {
+			return false
+		}
+	}
+	switch m.hiOp {
+	case 1:
+		if n.key >= m.hi.key {
+			return false
+		}
+	case 2:
+		if n.key > m.hi.key {
+			return false
+		}
+	}
+	return true
+}
+
+// stringMatch is match for the string operators.
+func (m *matcher) stringMatch(st *state, s *scalar) bool {
 	if s.kind != kString {
 		return false
 	}

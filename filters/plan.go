@@ -25,6 +25,7 @@ type pnode struct {
 	keys   []*pnode
 	ktab   []keyEntry // the keys, for comparing without decoding
 	kbloom uint64     // bit keySig of each key
+	ksig   [64]int32  // by keySig: 1 + the index in ktab of the first key with it, or 0
 	keyMap map[string]*pnode
 	// oddKeys: a child's key holds U+FFFD, which a key with invalid UTF-8
 	// decodes to; such keys must be decoded before the lookup.
@@ -36,11 +37,17 @@ type pnode struct {
 	needExists  bool // a pattern has {"exists": false} here
 	needCapture bool // an expression reads this path
 	wide        bool // record metadata: numeric matching over the whole float64 range
+	simple      bool // every leaf condition is simple (see leafCond.simple)
 
 	// Slots of this node in its parent's frame, in [slotLo, slotHi).
 	existsSlot, objSlot int32
 	slotLo, slotHi      int32
 	slotMask            uint64 // the slots as a mask, when they are in one word
+	resetMask           bool   // reset clears slotMask and nothing else
+	// resetNone: reset has nothing to do that the walk of the key's next
+	// value does not do anyway: no slots, and no capture but the node's
+	// own, which that walk records.
+	resetNone bool
 	// This node's own frame: one slot per condition on its children.
 	nslots, nwords int32
 	emptyFix       []*pnode // children with groups that match an absent object
@@ -55,6 +62,47 @@ type leafCond struct {
 	slot     int32
 	ms       []matcher
 	absentOK bool // the list holds {"exists": false}
+	// simple tells the lists the walker evaluates on the value's bytes
+	// without building a scalar (see scalarAt): lsStrings, exact strings
+	// (strs) compared with a string's raw bytes (see matcher.rawOK), or
+	// lsNumeric, one numeric range on the EventBridge scale (ms[0]).
+	simple uint8
+	strs   []string
+	words  []keyEntry // lsStrings of at most eight bytes: w, n and mask of each
+}
+
+// Kinds of leafCond.simple.
+const (
+	lsGeneric uint8 = iota
+	lsStrings
+	lsNumeric
+)
+
+// prepare sets what the walker precomputes for l.
+func (l *leafCond) prepare() {
+	l.simple, l.strs, l.words = lsGeneric, nil, nil
+	for i := range l.ms {
+		l.ms[i].prepare()
+	}
+	if len(l.ms) == 1 && l.ms[0].op == mNumeric && !l.ms[0].wide {
+		l.simple = lsNumeric
+		return
+	}
+	var strs []string
+	for i := range l.ms {
+		if m := &l.ms[i]; m.op != mString || !m.rawOK {
+			return
+		}
+		strs = append(strs, l.ms[i].str)
+	}
+	l.simple, l.strs = lsStrings, strs
+	for _, s := range strs {
+		if len(s) > 8 {
+			l.words = nil
+			return
+		}
+		l.words = append(l.words, keyEntry{w: keyWord(s), n: len(s), mask: wordMask(len(s))})
+	}
 }
 
 // group is a nested pattern object on this path.
@@ -134,6 +182,8 @@ type keyEntry struct {
 	w    uint64 // keyWord(node.key)
 	n    int    // len(node.key)
 	node *pnode
+	next int32  // 1 + the index of the next key with the same keySig, or 0
+	mask uint64 // the bytes of w that are the key's (all of them from 8 bytes on)
 }
 
 // keySig picks the bit of kbloom for a key from its first and last bytes
@@ -152,27 +202,38 @@ func keySigOf(name string) uint {
 	return keySig(name[0], name[len(name)-1], len(name))
 }
 
-// findRawAt returns the child named by the key b[s:e] of a document, whose
-// bytes are its decoded form (no escapes, valid UTF-8).
-func (n *pnode) findRawAt(b []byte, s, e int) *pnode {
-	if n.keyMap != nil {
-		return n.keyMap[string(b[s:e])]
+// findSig returns the child named by the key b[s:e] of a document, whose
+// bytes are its decoded form (no escapes, valid UTF-8), and whose keySig
+// is sig.
+func (n *pnode) findSig(b []byte, s, e int, sig uint) *pnode {
+	j := n.ksig[sig%64]
+	if j == 0 {
+		return nil
 	}
 	var w uint64
 	if s+8 <= len(b) {
-		w = binary.LittleEndian.Uint64(b[s : s+8])
+		w = binary.LittleEndian.Uint64(b[s:])
 		if e-s < 8 {
 			w &= 1<<(8*uint(e-s)&63) - 1
 		}
 	} else {
 		w = keyWord(b[s:e])
 	}
-	for j := range n.ktab {
-		if k := &n.ktab[j]; k.w == w && k.n == e-s && (k.n <= 8 || k.node.key[8:] == string(b[s+8:e])) {
+	for ; j != 0; j = n.ktab[j-1].next {
+		if k := &n.ktab[j-1]; k.w == w && k.n == e-s && (k.n <= 8 || k.node.key[8:] == string(b[s+8:e])) {
 			return k.node
 		}
 	}
 	return nil
+}
+
+// wordMask returns the mask of the bytes of keyWord(k) that are k's, for a
+// k of n bytes.
+func wordMask(n int) uint64 {
+	if n >= 8 {
+		return ^uint64(0)
+	}
+	return 1<<(8*n) - 1
 }
 
 // keyWord returns the first eight bytes of k (fewer when k is shorter,
@@ -221,12 +282,15 @@ func (n *pnode) layout(caps *int32) int32 {
 	}
 	n.ktab = n.ktab[:0]
 	n.kbloom = 0
+	n.ksig = [64]int32{}
 	for _, k := range n.keys {
 		if strings.ContainsRune(k.key, utf8.RuneError) {
 			n.oddKeys = true
 		}
-		n.ktab = append(n.ktab, keyEntry{w: keyWord(k.key), n: len(k.key), node: k})
-		n.kbloom |= 1 << keySigOf(k.key)
+		sig := keySigOf(k.key)
+		n.ktab = append(n.ktab, keyEntry{w: keyWord(k.key), n: len(k.key), node: k, next: n.ksig[sig], mask: wordMask(len(k.key))})
+		n.ksig[sig] = int32(len(n.ktab))
+		n.kbloom |= 1 << sig
 	}
 	n.capLo = *caps
 	if n.needCapture {
@@ -248,11 +312,13 @@ func (n *pnode) layout(caps *int32) int32 {
 				break
 			}
 		}
+		k.simple = len(k.leaves) > 0
 		for _, l := range k.leaves {
 			l.slot = next
 			next++
-			for i := range l.ms {
-				l.ms[i].prepare()
+			l.prepare()
+			if l.simple == lsGeneric {
+				k.simple = false
 			}
 		}
 		for _, g := range k.groups {
@@ -272,6 +338,8 @@ func (n *pnode) layout(caps *int32) int32 {
 	var deepest int32
 	for _, k := range n.keys {
 		deepest = max(deepest, k.layout(caps))
+		k.resetMask = k.slotMask != 0 && k.capHi == k.capLo
+		k.resetNone = k.slotHi == k.slotLo && (k.capHi == k.capLo || k.capHi == k.capLo+1 && k.capture == k.capLo)
 	}
 	for _, k := range n.idx {
 		deepest = max(deepest, k.layout(caps))

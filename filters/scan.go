@@ -24,8 +24,15 @@ import (
 //
 // Skipping a value validates it entirely, with the same rules as the rest
 // of the reader: a skipped value that is not JSON makes the whole document
-// not JSON. The tests compare the scanner with a plain reference reader
-// (scan_test.go) and with encoding/json.
+// not JSON. The walker also leaves to the scanner the members of an object
+// whose keys the plan cannot name (members): most keys are told apart by
+// their first and last bytes and length (keySig), so the walker only sees
+// the few members it looks up. The loop that does both, scanFast, makes no
+// calls, so that its state stays in registers: it is in assembly on amd64
+// (scanFastGo elsewhere), and it hands the rare cases (escapes, long
+// strings, long numbers, deep nesting) to scan. The tests compare the
+// scanner with a plain reference reader (scan_test.go) and with
+// encoding/json, and scanFast with scanFastGo.
 
 // blockShift is log2(blockSize).
 const blockShift = 6
@@ -45,6 +52,19 @@ type scanner struct {
 	lo  int
 	n   int
 	win [winBlocks + 1]uint64
+	// scanFast's state (see scanFast): the position, the open
+	// containers and where to start or why it stopped; the containers it
+	// may open (maxDepth - depth), the keys members stops at and whether
+	// it walks members; and the key where it stopped.
+	ri, rd   int
+	rstack   uint64
+	rat      int
+	rlimit   int
+	rbloom   uint64
+	rmembers bool
+	ks, ke   int
+	ksig     uint
+	kflags   uint8
 }
 
 // load makes b the scanner's document.
@@ -211,43 +231,168 @@ func (sc *scanner) scalarEnd(i int) (int, uint8) {
 
 // skip validates the value at b[i] and returns the index just past it, or
 // -1. depth is the number of containers around the value.
-//
-// skip is the validator's inner loop, so it is one function without calls
-// on its common paths: the containers it is in are a stack of bits (one
-// per container, set for an object) rather than recursion, with a new
-// stack (one recursive call) every 64 levels; compact JSON is tested for
-// first, whitespace where it is allowed is a case of its own; and the
-// scanner's cursor finds the ends of strings.
 func (sc *scanner) skip(i, depth int) int {
+	sc.ri, sc.rd, sc.rstack, sc.rat = i, 0, 0, atValue
+	sc.rlimit, sc.rmembers = maxDepth-depth, false
+	if scanFast(sc); sc.rat == stopDone {
+		return sc.ri
+	}
+	e, _, _, _ := sc.scan(depth, false, 0)
+	return e
+}
+
+// members validates the members of an object from b[i], where a key (or
+// whitespace before it) must come, up to the first member whose key may
+// be one of the keys of bloom (see pnode.kbloom) or holds escapes. It
+// returns the index of that member's value and its key's bounds and flags
+// (ks < 0 at the end of the object: end is then just past its '}'), or
+// end = -1. depth is the number of containers around the object.
+func (sc *scanner) members(i, depth int, bloom uint64) (end, ks, ke int, flags uint8) {
+	sc.ri, sc.rd, sc.rstack, sc.rat = i, 1, 1, atKey
+	sc.rlimit, sc.rbloom, sc.rmembers = maxDepth-depth, bloom, true
+	switch scanFast(sc); sc.rat {
+	case stopHit:
+		return sc.ri, sc.ks, sc.ke, 0
+	case stopDone:
+		return sc.ri, -1, 0, 0
+	}
+	return sc.scan(depth, true, bloom)
+}
+
+// Where scanFast starts, and why it stops.
+const (
+	atValue    = iota // where a value must come
+	atKey             // in an object, where a key must come
+	atNext            // after a value
+	stopDone          // the value, or the members' object, ended
+	stopFail          // not JSON
+	stopHit           // at the value of a member whose key may be named (see members)
+	stopString        // a string the cursor and the window do not tell
+	stopKey           // a key the cursor and the window do not tell
+	stopNumber        // a number off scanNumber's fast path
+	stopDeep          // a container 64 levels down
+)
+
+// scan is the rest of skip and members: scanFast stopped (sc.rat) where it
+// leaves the work to scan, which does it and resumes scanFast, until the
+// value or the members end. Such stops are rare in most documents.
+func (sc *scanner) scan(depth int, members bool, bloom uint64) (int, int, int, uint8) {
 	b := sc.b
-	var stack uint64 // bit 0: the innermost open container is an object
-	d := 0           // open containers, at most 64
-	cur := sc.cur
+	i, d, stack, at := sc.ri, sc.rd, sc.rstack, sc.rat
+	for {
+		switch at {
+		case stopDone:
+			return i, -1, 0, 0
+		case stopHit:
+			return i, sc.ks, sc.ke, 0
+		case stopString:
+			var cur cursor
+			if i, _, cur = sc.strLoad(i); i < 0 {
+				return -1, -1, 0, 0
+			}
+			sc.cur, at = cur, atNext
+		case stopKey:
+			ks := i + 1
+			var cur cursor
+			var flags uint8
+			if i, flags, cur = sc.strLoad(i); i < 0 {
+				return -1, -1, 0, 0
+			}
+			sc.cur = cur
+			if ke := i - 1; members && d == 1 {
+				if sc.ksig = keySig(b[ks], b[ke-1], ke-ks); flags != 0 || bloom&(1<<sc.ksig) != 0 {
+					if i = colonValue(b, i); i < 0 {
+						return -1, -1, 0, 0
+					}
+					return i, ks, ke, flags
+				}
+			}
+			if i = skipWS(b, i); uint(i) >= uint(len(b)) || b[i] != ':' {
+				return -1, -1, 0, 0
+			}
+			i++
+			at = atValue
+		case stopNumber:
+			if i = scanNumberSlow(b, i); i < 0 {
+				return -1, -1, 0, 0
+			}
+			at = atNext
+		case stopDeep:
+			if i = sc.skip(i, depth+d); i < 0 {
+				return -1, -1, 0, 0
+			}
+			at = atNext
+		default:
+			return -1, -1, 0, 0
+		}
+		sc.ri, sc.rd, sc.rstack, sc.rat = i, d, stack, at
+		sc.rlimit, sc.rbloom, sc.rmembers = maxDepth-depth, bloom, members
+		scanFast(sc)
+		i, d, stack, at = sc.ri, sc.rd, sc.rstack, sc.rat
+	}
+}
+
+// scanFastGo is scanFast in Go: it validates JSON from b[sc.ri], starting
+// at sc.rat (atValue, atKey or atNext) with sc.rd open containers
+// (sc.rstack: which are objects) and the scanner's cursor, and stops where
+// scan must take over; it leaves the position, the state and why it
+// stopped (in sc.rat) in the scanner. With stopHit the member's key is in
+// sc.ks, sc.ke, sc.ksig (its keySig) and sc.kflags, and the position is
+// its value's. Strings are found with the cursor (strEnd, inlined) or else
+// the window (strLoad's first case, inlined); short numbers take
+// scanNumber's word-at-a-time path, inlined.
+func scanFastGo(sc *scanner) {
+	b := sc.b
+	i, d, stack, cb, cbits := sc.ri, sc.rd, sc.rstack, sc.cur.base, sc.cur.bits
+	limit, bloom, members := sc.rlimit, sc.rbloom, sc.rmembers
 	var c byte
+	var why int
+	switch sc.rat {
+	case atKey:
+		goto key
+	case atNext:
+		goto next
+	}
 value:
 	if uint(i) >= uint(len(b)) {
-		return -1
+		why = stopFail
+		goto out
 	}
 	if c = b[i]; c == '"' {
-		if e := cur.strEnd(b, i); e > 0 {
-			i = e
-		} else if i, _, cur = sc.strLoad(i); i < 0 {
-			return -1
+		// strEnd: the lowest bit left is this quote and the next one the
+		// closing quote.
+		if cb+bits.TrailingZeros64(cbits|1<<63) == i {
+			if m := cbits & (cbits - 1); m != 0 {
+				if p := cb + bits.TrailingZeros64(m); b[p] == '"' {
+					cbits = m & (m - 1)
+					i = p + 1
+					goto next
+				}
+			}
 		}
-		goto next
+		// strLoad: the bits after the opening quote, from the window.
+		p := i + 1
+		if j := uint(p>>blockShift - sc.lo); j < uint(sc.n) {
+			if m := sc.bitsAt(j, p); m != 0 {
+				if q := p + bits.TrailingZeros64(m); b[q] == '"' {
+					cb, cbits = p, m&(m-1)
+					i = q + 1
+					goto next
+				}
+			}
+		}
+		why = stopString
+		goto out
 	}
 	switch c {
 	case '{', '[':
-		if depth+d >= maxDepth {
-			return -1
+		if d >= limit {
+			why = stopFail
+			goto out
 		}
 		if d == 64 {
-			sc.cur = cur
-			if i = sc.skip(i, depth+d); i < 0 {
-				return -1
-			}
-			cur = sc.cur
-			goto next
+			why = stopDeep
+			goto out
 		}
 		if i = ws(b, i+1); uint(i) < uint(len(b)) && b[i] == c+2 { // '}' or ']'
 			i++
@@ -261,34 +406,61 @@ value:
 		goto value
 	case 't':
 		if len(b)-i < 4 || binary.LittleEndian.Uint32(b[i:]) != litTrue {
-			return -1
+			why = stopFail
+			goto out
 		}
 		i += 4
 	case 'f':
 		if len(b)-i < 5 || binary.LittleEndian.Uint32(b[i+1:]) != litAlse {
-			return -1
+			why = stopFail
+			goto out
 		}
 		i += 5
 	case 'n':
 		if len(b)-i < 4 || binary.LittleEndian.Uint32(b[i:]) != litNull {
-			return -1
+			why = stopFail
+			goto out
 		}
 		i += 4
 	case ' ', '\t', '\n', '\r':
 		i = skipWS(b, i+1)
 		goto value
 	default:
-		if i = scanNumber(b, i); i < 0 {
-			return -1
+		// scanNumber's fast path.
+		j := i
+		if c == '-' {
+			j++
 		}
+		if j+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[j:])
+			if nd := nonDigits(x); nd != 0 {
+				n := bits.TrailingZeros64(nd) >> 3 // digits before the first other byte
+				if n > 0 && (x&0xff != '0' || n == 1) {
+					switch t := byte(x >> (8 * n & 63)); {
+					case t == '.':
+						f := bits.TrailingZeros64(nd>>(8*n&63)>>8) >> 3
+						if e := n + 1 + f; f > 0 && e < 8 && byte(x>>(8*e&63))|0x20 != 'e' {
+							i = j + e
+							goto next
+						}
+					case t|0x20 != 'e':
+						i = j + n
+						goto next
+					}
+				}
+			}
+		}
+		why = stopNumber
+		goto out
 	}
 next: // after a value
 	if d == 0 {
-		sc.cur = cur
-		return i
+		why = stopDone
+		goto out
 	}
 	if uint(i) >= uint(len(b)) {
-		return -1
+		why = stopFail
+		goto out
 	}
 	if c = b[i]; c == ',' {
 		i++
@@ -307,30 +479,92 @@ next: // after a value
 		i = skipWS(b, i+1)
 		goto next
 	}
-	return -1
+	why = stopFail
+	goto out
 key: // in an object, where a key must come
 	if uint(i) >= uint(len(b)) {
-		return -1
+		why = stopFail
+		goto out
 	}
 	if b[i] != '"' {
 		if i = skipWS(b, i); uint(i) >= uint(len(b)) || b[i] != '"' {
-			return -1
+			why = stopFail
+			goto out
 		}
 	}
-	if e := cur.strEnd(b, i); e > 0 {
-		i = e
-	} else if i, _, cur = sc.strLoad(i); i < 0 {
-		return -1
+	{
+		ks := i + 1
+		if cb+bits.TrailingZeros64(cbits|1<<63) == i {
+			if m := cbits & (cbits - 1); m != 0 {
+				if p := cb + bits.TrailingZeros64(m); b[p] == '"' {
+					cbits = m & (m - 1)
+					i = p + 1
+					goto colon
+				}
+			}
+		}
+		if j := uint(ks>>blockShift - sc.lo); j < uint(sc.n) {
+			if m := sc.bitsAt(j, ks); m != 0 {
+				if q := ks + bits.TrailingZeros64(m); b[q] == '"' {
+					cb, cbits = ks, m&(m-1)
+					i = q + 1
+					goto colon
+				}
+			}
+		}
+		why = stopKey
+		goto out
+	colon:
+		if members && d == 1 {
+			ke := i - 1
+			if sig := keySig(b[ks], b[ke-1], ke-ks); bloom&(1<<sig) != 0 {
+				// Stop at the value, after the colon.
+				sc.ks, sc.ke, sc.ksig, sc.kflags = ks, ke, sig, 0
+				if uint(i) < uint(len(b)) && b[i] == ':' {
+					i++
+				} else if i = skipWS(b, i); uint(i) < uint(len(b)) && b[i] == ':' {
+					i++
+				} else {
+					why = stopFail
+					goto out
+				}
+				i = ws(b, i)
+				why = stopHit
+				if uint(i) >= uint(len(b)) {
+					why = stopFail
+				}
+				goto out
+			}
+		}
 	}
 	if uint(i) < uint(len(b)) && b[i] == ':' {
 		i++
 		goto value
 	}
 	if i = skipWS(b, i); uint(i) >= uint(len(b)) || b[i] != ':' {
-		return -1
+		why = stopFail
+		goto out
 	}
 	i++
 	goto value
+out:
+	sc.ri, sc.rd, sc.rstack, sc.cur, sc.rat = i, d, stack, cursor{cb, cbits}, why
+}
+
+// colonValue reads the colon after a key that ends just before b[i] and
+// returns the index of the value after it, or -1.
+func colonValue(b []byte, i int) int {
+	if uint(i) < uint(len(b)) && b[i] == ':' {
+		i++
+	} else if i = skipWS(b, i); uint(i) < uint(len(b)) && b[i] == ':' {
+		i++
+	} else {
+		return -1
+	}
+	if i = ws(b, i); uint(i) >= uint(len(b)) {
+		return -1
+	}
+	return i
 }
 
 // valid reports whether the document is one JSON value.

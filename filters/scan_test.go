@@ -175,22 +175,26 @@ func isSpecial(c byte) bool { return c == '"' || c == '\\' || c < 0x20 }
 func checkReader(t *testing.T, b []byte) {
 	t.Helper()
 	nb := (len(b) + blockSize - 1) / blockSize
-	fast, slow := make([]uint64, nb), make([]uint64, nb)
-	fillSpecials(fast, b)
-	specialsGo(slow, b)
-	for k := range fast {
-		var want uint64
+	want := make([]uint64, nb)
+	for k := range want {
 		for j := 0; j < blockSize && k*blockSize+j < len(b); j++ {
 			if isSpecial(b[k*blockSize+j]) {
-				want |= 1 << j
+				want[k] |= 1 << j
 			}
 		}
-		if fast[k] != want || slow[k] != want {
-			t.Fatalf("specials of %q block %d: fillSpecials %x, specialsGo %x, want %x", b, k, fast[k], slow[k], want)
+	}
+	variants := specialsVariants()
+	variants["fillSpecials"] = fillSpecials
+	for name, fill := range variants {
+		got := make([]uint64, nb)
+		fill(got, b)
+		for k := range got {
+			if got[k] != want[k] {
+				t.Fatalf("specials of %q block %d: %s %x, want %x", b, k, name, got[k], want[k])
+			}
 		}
 	}
-	want := refValid(b)
-	if got := validJSON(b); got != want {
+	if got, want := validJSON(b), refValid(b); got != want {
 		t.Fatalf("validJSON(%q) = %v, the reference reader says %v", b, got, want)
 	}
 	var sc scanner
@@ -201,6 +205,17 @@ func checkReader(t *testing.T, b []byte) {
 		}
 		if got, want := scanNumberSlow(b, i), refNumber(b, i); got != want {
 			t.Fatalf("scanNumberSlow(%q, %d) = %d, want %d", b, i, got, want)
+		}
+		if e := refNumber(b, i); e > i {
+			got, want := parseNumberAt(b, i, e), parseNumber(b[i:e])
+			if math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("parseNumberAt(%q, %d, %d) = %v, parseNumber says %v", b, i, e, got, want)
+			}
+			if ge, gv := numberAt(b, i); ge != e || math.Float64bits(gv) != math.Float64bits(want) {
+				t.Fatalf("numberAt(%q, %d) = %d, %v; want %d, %v", b, i, ge, gv, e, want)
+			}
+		} else if ge, _ := numberAt(b, i); ge != e {
+			t.Fatalf("numberAt(%q, %d) = %d, want %d", b, i, ge, e)
 		}
 		if b[i] == '"' {
 			we, wf := refString(b, i)
@@ -219,6 +234,141 @@ func checkReader(t *testing.T, b []byte) {
 			if got, want := sc.skip(i, maxDepth-1), refValue(b, i, maxDepth-1); got != want {
 				t.Fatalf("skip(%q, %d) near the depth limit = %d, want %d", b, i, got, want)
 			}
+		}
+		if b[i] == '{' {
+			for _, bloom := range []uint64{0, ^uint64(0), 0x5555555555555555, 1 << keySigOf("a")} {
+				for _, depth := range []int{0, maxDepth - 2} {
+					sc.cur = cursor{}
+					gotKeys, got := walkMembers(&sc, b, i, depth, bloom)
+					wantKeys, want := refMembers(b, i, depth, bloom)
+					if (got < 0) != (want < 0) || got >= 0 && (got != want || fmt.Sprint(gotKeys) != fmt.Sprint(wantKeys)) {
+						t.Fatalf("members(%q, %d, depth %d, bloom %x): stops %v, end %d; want %v, %d", b, i, depth, bloom, gotKeys, got, wantKeys, want)
+					}
+				}
+			}
+		}
+		// scanFast against scanFastGo, from the same state.
+		for _, st := range []struct {
+			at, d   int
+			stack   uint64
+			members bool
+			bloom   uint64
+			limit   int
+			back    int // the cursor: the specials from i-back, the first drop of them consumed
+			drop    int
+		}{
+			{at: atValue, limit: maxDepth, back: -1},
+			{at: atValue, limit: 2, back: -1},
+			{at: atKey, d: 1, stack: 1, members: true, bloom: ^uint64(0), limit: maxDepth, back: -1},
+			{at: atKey, d: 1, stack: 1, members: true, bloom: 0x0123456789abcdef, limit: maxDepth, back: -1},
+			{at: atKey, d: 2, stack: 3, limit: maxDepth, back: -1},
+			{at: atNext, d: 2, stack: 2, limit: maxDepth, back: -1},
+			{at: atValue, limit: maxDepth, back: 0},
+			{at: atValue, limit: maxDepth, back: 5, drop: 1},
+			{at: atKey, d: 1, stack: 1, members: true, bloom: ^uint64(0), limit: maxDepth, back: 3, drop: 2},
+		} {
+			var x, y scanner
+			x.load(b)
+			if p := i - st.back; st.back >= 0 && p >= 0 && uint(p>>blockShift-x.lo) < uint(x.n) {
+				bits := x.bitsAt(uint(p>>blockShift-x.lo)%winBlocks, p)
+				for k := 0; k < st.drop; k++ {
+					bits &= bits - 1
+				}
+				x.cur = cursor{p, bits}
+			}
+			x.ri, x.rd, x.rstack, x.rat = i, st.d, st.stack, st.at
+			x.rlimit, x.rbloom, x.rmembers = st.limit, st.bloom, st.members
+			y = x
+			scanFastGo(&x)
+			scanFast(&y)
+			if x.rat == stopFail && y.rat == stopFail {
+				continue
+			}
+			if x.ri != y.ri || x.rd != y.rd || x.rstack != y.rstack || x.rat != y.rat || x.cur != y.cur ||
+				x.rat == stopHit && (x.ks != y.ks || x.ke != y.ke || x.ksig != y.ksig || x.kflags != y.kflags) {
+				t.Fatalf("scanFast(%q) from %d %+v: %d %d %x %v stop %d (%d %d %d); scanFastGo: %d %d %x %v stop %d (%d %d %d)", b, i, st,
+					y.ri, y.rd, y.rstack, y.cur, y.rat, y.ks, y.ke, y.ksig, x.ri, x.rd, x.rstack, x.cur, x.rat, x.ks, x.ke, x.ksig)
+			}
+		}
+	}
+}
+
+// walkMembers walks the object at b[i] as the walker does: with members,
+// skipping the value of each member it stops at. It returns the keys it
+// stopped at (start, end, flags) and the index just past the object, or
+// -1.
+func walkMembers(sc *scanner, b []byte, i, depth int, bloom uint64) ([][3]int, int) {
+	var keys [][3]int
+	j := ws(b, i+1)
+	if j < len(b) && b[j] == '}' {
+		return nil, j + 1
+	}
+	for {
+		vi, ks, ke, flags := sc.members(j, depth, bloom)
+		if vi < 0 {
+			return keys, -1
+		}
+		if ks < 0 {
+			return keys, vi
+		}
+		keys = append(keys, [3]int{ks, ke, int(flags)})
+		e := sc.skip(vi, depth+1)
+		if e < 0 {
+			return keys, -1
+		}
+		if e = skipWS(b, e); e >= len(b) {
+			return keys, -1
+		}
+		switch b[e] {
+		case ',':
+			j = e + 1
+		case '}':
+			return keys, e + 1
+		default:
+			return keys, -1
+		}
+	}
+}
+
+// refMembers is walkMembers by the reference reader: the keys the walker
+// looks up are those with escapes and those whose keySig is in bloom.
+func refMembers(b []byte, i, depth int, bloom uint64) ([][3]int, int) {
+	var keys [][3]int
+	if depth >= maxDepth {
+		return nil, -1
+	}
+	i = refWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return nil, i + 1
+	}
+	for {
+		if i = refWS(b, i); i >= len(b) || b[i] != '"' {
+			return keys, -1
+		}
+		e, flags := refString(b, i)
+		if e < 0 {
+			return keys, -1
+		}
+		ks, ke := i+1, e-1
+		if flags != 0 || bloom&(1<<keySig(b[ks], b[ke-1], ke-ks)) != 0 {
+			keys = append(keys, [3]int{ks, ke, int(flags)})
+		}
+		if i = refWS(b, e); i >= len(b) || b[i] != ':' {
+			return keys, -1
+		}
+		if i = refValue(b, i+1, depth+1); i < 0 {
+			return keys, -1
+		}
+		if i = refWS(b, i); i >= len(b) {
+			return keys, -1
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case '}':
+			return keys, i + 1
+		default:
+			return keys, -1
 		}
 	}
 }

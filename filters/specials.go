@@ -9,10 +9,11 @@ import "encoding/binary"
 // testing the string's bytes one by one: bit j of word k of the bitmap is
 // set when byte 64k+j is special.
 //
-// fillSpecials computes the bitmap with SSE2 on amd64 (specials_amd64.s;
-// the purego build tag turns it off) and with specialsGo everywhere else.
-// The tests and FuzzJSONReader check both against the definition of a
-// special byte (checkReader in scan_test.go).
+// fillSpecials computes the bitmap on amd64 with AVX2 where the CPU has it
+// and SSE2 otherwise (specials_amd64.s; the purego build tag turns both
+// off), and with specialsGo everywhere else. The tests and FuzzJSONReader
+// check every version the CPU runs against the definition of a special
+// byte (checkReader in scan_test.go).
 
 // blockSize is the number of bytes one bitmap word covers.
 const blockSize = 64

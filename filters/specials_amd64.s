@@ -78,3 +78,88 @@ tail:
 
 done:
 	RET
+
+// VCLASS sets r to the bitmap of the special bytes of the 32 bytes in y,
+// as CLASS does (Y13: 0x02s, Y12: 0x20s, Y14: backslashes). It overwrites
+// y and Y4.
+#define VCLASS(y, r) \
+	VPCMPEQB  Y14, y, Y4; \
+	VPXOR     Y13, y, y;  \
+	VPMAXUB   Y12, y, y;  \
+	VPCMPEQB  Y12, y, y;  \
+	VPOR      Y4, y, y;   \
+	VPMOVMSKB y, r
+
+// VBLOCK sets AX to the bitmap of the special bytes of the 64 bytes at p.
+// It overwrites Y0, Y1, Y4 and BX.
+#define VBLOCK(p) \
+	VMOVDQU 0(p), Y0;  \
+	VMOVDQU 32(p), Y1; \
+	VCLASS(Y0, AX);    \
+	VCLASS(Y1, BX);    \
+	SHLQ    $32, BX;   \
+	ORQ     BX, AX
+
+// func specialsAVX2(dst *uint64, src *byte, n int)
+//
+// specialsSSE2 with AVX2: 32 bytes per instruction. The CPU must have AVX2
+// (see hasAVX2).
+TEXT ·specialsAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+	MOVL         $0x02020202, AX
+	MOVL         AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL         $0x5c5c5c5c, AX
+	MOVL         AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL         $0x20202020, AX
+	MOVL         AX, X12
+	VPBROADCASTD X12, Y12
+
+	MOVQ CX, R9
+	SHRQ $6, R9
+	JZ   vtail
+
+vloop:
+	VBLOCK(SI)
+	MOVQ AX, (DI)
+	ADDQ $64, SI
+	ADDQ $8, DI
+	DECQ R9
+	JNZ  vloop
+
+vtail:
+	ANDQ $63, CX
+	JZ   vdone
+	LEAQ -64(SI)(CX*1), SI
+	VBLOCK(SI)
+	NEGQ CX
+	ADDQ $64, CX
+	SHRQ CX, AX
+	MOVQ AX, (DI)
+
+vdone:
+	VZEROUPPER
+	RET
+
+// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL eaxArg+0(FP), AX
+	MOVL ecxArg+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func xgetbv() (eax, edx uint32)
+TEXT ·xgetbv(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
+	RET

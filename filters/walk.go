@@ -1,6 +1,9 @@
 package filters
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // kPlain is the kind of a record value (or key) that is not JSON: its raw
 // bytes are one plain string.
@@ -46,6 +49,15 @@ func (st *state) set(f int, s int32) {
 // reset forgets what an earlier occurrence of n's key left in frame f and
 // in the captures: with duplicate keys the last one wins.
 func (st *state) reset(n *pnode, f int, exact bool) {
+	if f >= 0 && n.resetMask {
+		st.frames[f+int(n.slotLo>>6)] &^= n.slotMask
+	} else {
+		st.resetSlow(n, f, exact)
+	}
+}
+
+// resetSlow is reset for every node.
+func (st *state) resetSlow(n *pnode, f int, exact bool) {
 	if f >= 0 && n.slotHi > n.slotLo {
 		if n.slotMask != 0 {
 			st.frames[f+int(n.slotLo>>6)] &^= n.slotMask
@@ -136,17 +148,7 @@ func (st *state) value(c *pnode, i, f int, exact bool, depth int) int {
 			return -1
 		}
 		if c.hasScalar() {
-			// Fields are set one by one: a composite literal is built in a
-			// temporary and copied, which stalls on its partial writes.
-			var s scalar
-			s.kind = kindOf(b[i])
-			s.flags = flags
-			if s.kind == kString {
-				s.raw = b[i+1 : end-1]
-			} else {
-				s.raw = b[i:end]
-			}
-			st.scalar(c, &s, f)
+			st.scalarAt(c, i, end, flags, f)
 		}
 		i = end
 	}
@@ -156,11 +158,92 @@ func (st *state) value(c *pnode, i, f int, exact bool, depth int) int {
 	return i
 }
 
+// numberLeaves evaluates the leaf conditions of c, which are all simple
+// (see leafCond.simple), on the number v.
+func (st *state) numberLeaves(c *pnode, v float64, f int) {
+	if c.existsSlot >= 0 {
+		st.set(f, c.existsSlot)
+	}
+	n := mkNum(v)
+	for _, l := range c.leaves {
+		if l.simple == lsNumeric && !st.bit(f, l.slot) && l.ms[0].numericMatch(n) {
+			st.set(f, l.slot)
+		}
+	}
+}
+
+// scalarAt evaluates the leaf conditions of c on the string, number or
+// literal b[start:end] (flags: a string's, from its scan).
+func (st *state) scalarAt(c *pnode, start, end int, flags uint8, f int) {
+	b := st.b
+	if c.simple && flags == 0 {
+		// Exact strings and numeric ranges, on the bytes (see
+		// leafCond.simple): a string without escapes is its raw bytes.
+		if c.existsSlot >= 0 {
+			st.set(f, c.existsSlot)
+		}
+		kind := kindOf(b[start])
+		var n num
+		parsed := false
+		for _, l := range c.leaves {
+			if st.bit(f, l.slot) {
+				continue
+			}
+			switch {
+			case l.simple == lsStrings:
+				if kind != kString {
+					continue
+				}
+				if l.words != nil && start+9 <= len(b) {
+					// Compared as words: the first eight bytes of the
+					// string (and what follows it).
+					n, w := end-start-2, binary.LittleEndian.Uint64(b[start+1:])
+					for _, e := range l.words {
+						if e.n == n && w&e.mask == e.w {
+							st.set(f, l.slot)
+							break
+						}
+					}
+					continue
+				}
+				raw := bstr(b[start+1 : end-1])
+				for _, s := range l.strs {
+					if raw == s {
+						st.set(f, l.slot)
+						break
+					}
+				}
+			case kind == kNumber:
+				if !parsed {
+					n, parsed = mkNum(parseNumberAt(b, start, end)), true
+				}
+				if l.ms[0].numericMatch(n) {
+					st.set(f, l.slot)
+				}
+			}
+		}
+		return
+	}
+	// Fields are set one by one: a composite literal is built in a
+	// temporary and copied, which stalls on its partial writes.
+	var s scalar
+	s.kind = kindOf(b[start])
+	s.flags = flags
+	if s.kind == kString {
+		s.raw = b[start+1 : end-1]
+	} else {
+		s.raw = b[start:end]
+		s.at = start
+	}
+	st.scalar(c, &s, f)
+}
+
 // object walks the object at b[i] for node c with frame nf (-1: none).
 // Values of keys the plan does not name are skipped, which validates them.
-// It is the walker's inner loop: the scans of keys and of string values
-// use the scanner's cursor, kept in a register meanwhile, and keys are
-// looked up by pnode.lookup.
+// The scanner's members loop goes through the members whose keys are not
+// named (told by their first and last bytes and length, see keySig) at
+// the speed of skip; the walker looks up the others and walks their
+// values.
 func (st *state) object(c *pnode, i, nf int, exact bool, depth int) int {
 	b := st.b
 	if depth >= maxDepth {
@@ -169,67 +252,82 @@ func (st *state) object(c *pnode, i, nf int, exact bool, depth int) int {
 	if i = ws(b, i+1); uint(i) < uint(len(b)) && b[i] == '}' {
 		return i + 1
 	}
-	cur := st.cur
+	bloom := c.kbloom
+	if c.oddKeys {
+		bloom = ^uint64(0) // every key is decoded and looked up
+	}
 	for {
-		if uint(i) >= uint(len(b)) || b[i] != '"' {
-			return -1
+		// Members up to the next key that may be named.
+		vi, ks, ke, flags := st.members(i, depth, bloom)
+		if ks < 0 {
+			return vi // past the '}', or -1
 		}
-		// The key, and the colon after it.
-		ks := i + 1
-		var flags uint8
-		if e := cur.strEnd(b, i); e > 0 {
-			i = e
-		} else if i, flags, cur = st.strLoad(i); i < 0 {
-			return -1
-		}
-		ke := i - 1
-		if uint(i) < uint(len(b)) && b[i] == ':' {
-			i++
-		} else if i = skipWS(b, i); uint(i) < uint(len(b)) && b[i] == ':' {
-			i++
-		} else {
-			return -1
-		}
-		if i = ws(b, i); uint(i) >= uint(len(b)) {
-			return -1
-		}
-		// Its value. Most keys are not named: their first and last bytes
-		// and length tell them at once (pnode.lookup, inlined).
+		i = vi
 		var k *pnode
 		if flags == 0 && !c.oddKeys {
-			if c.kbloom&(1<<keySig(b[ks], b[ke-1], ke-ks)) != 0 {
-				k = c.findRawAt(b, ks, ke)
+			// findSig, inlined for a key of at most eight bytes that is
+			// the only one with its keySig, as most are.
+			if j := c.ksig[st.ksig%64]; j != 0 {
+				if e := &c.ktab[j-1]; e.next == 0 && e.n <= 8 && ks+8 <= len(b) {
+					if e.n == ke-ks && binary.LittleEndian.Uint64(b[ks:])&e.mask == e.w {
+						k = e.node
+					}
+				} else {
+					k = c.findSig(b, ks, ke, st.ksig)
+				}
 			}
 		} else {
-			k = c.lookup(st, b, ks, ke, flags)
+			k = st.lookupSlow(c, b[ks:ke], flags)
 		}
 		if k != nil {
-			st.reset(k, nf, exact)
-			st.cur = cur
-			if i = st.value(k, i, nf, exact, depth+1); i < 0 {
-				return -1
+			if nf >= 0 && k.resetMask { // reset, inlined
+				st.frames[nf+int(k.slotLo>>6)] &^= k.slotMask
+			} else if !k.resetNone {
+				st.resetSlow(k, nf, exact)
 			}
-			cur = st.cur
-		} else if b[i] == '"' {
-			if e := cur.strEnd(b, i); e > 0 {
+			// Strings and numbers here, without the calls value makes.
+			vs := i
+			var vflags uint8
+			if c0 := b[i]; c0 == '"' {
+				var e int
+				if e, vflags = st.str(i); e < 0 {
+					return -1
+				}
 				i = e
-			} else if i, _, cur = st.strLoad(i); i < 0 {
-				return -1
+			} else if c0-'0' < 10 || c0 == '-' {
+				if k.simple {
+					// Read and evaluated at once.
+					var v float64
+					if i, v = numberAt(b, i); i < 0 {
+						return -1
+					}
+					st.numberLeaves(k, v, nf)
+					if exact && k.capture >= 0 {
+						st.caps[k.capture] = span{vs, i, 0}
+					}
+					goto next
+				}
+				if i = scanNumber(b, i); i < 0 {
+					return -1
+				}
+			} else {
+				if i = st.value(k, i, nf, exact, depth+1); i < 0 {
+					return -1
+				}
+				goto next
 			}
-		} else {
-			st.cur = cur
-			if i = st.skip(i, depth+1); i < 0 {
-				return -1
+			if k.hasScalar() {
+				st.scalarAt(k, vs, i, vflags, nf)
 			}
-			cur = st.cur
+			if exact && k.capture >= 0 {
+				st.caps[k.capture] = span{vs, i, vflags}
+			}
+		} else if i = st.skip(i, depth+1); i < 0 {
+			return -1
 		}
-		// A comma and the next key, or the end.
+	next: // a comma and the next key, or the end
 		if uint(i) < uint(len(b)) && b[i] == ',' {
 			i++
-			if uint(i) < uint(len(b)) && b[i] == '"' {
-				continue
-			}
-			i = skipWS(b, i)
 			continue
 		}
 		if i = ws(b, i); uint(i) >= uint(len(b)) {
@@ -237,9 +335,8 @@ func (st *state) object(c *pnode, i, nf int, exact bool, depth int) int {
 		}
 		switch b[i] {
 		case ',':
-			i = ws(b, i+1)
+			i++
 		case '}':
-			st.cur = cur
 			return i + 1
 		default:
 			return -1
@@ -248,15 +345,14 @@ func (st *state) object(c *pnode, i, nf int, exact bool, depth int) int {
 }
 
 // lookup returns the child of c named by the key b[s:e] of a document
-// (flags from its scan), or nil.
+// (flags from its scan), or nil. object does the same with the keySig the
+// scanner computed.
 func (c *pnode) lookup(st *state, b []byte, s, e int, flags uint8) *pnode {
 	if flags != 0 || c.oddKeys {
 		return st.lookupSlow(c, b[s:e], flags)
 	}
-	if c.kbloom&(1<<keySig(b[s], b[e-1], e-s)) == 0 { // the quotes of ""
-		return nil
-	}
-	return c.findRawAt(b, s, e)
+	// b[e-1] is the opening quote of an empty key, as keySigOf has it.
+	return c.findSig(b, s, e, keySig(b[s], b[e-1], e-s))
 }
 
 // lookupSlow returns the child of c named by the raw key (its bytes between
@@ -356,7 +452,11 @@ func (st *state) fix(c *pnode, nf int) {
 func (st *state) finish(c *pnode, nf, f int) {
 	st.fix(c, nf)
 	for _, g := range c.groups {
-		if !st.bit(f, g.slot) && st.eval(g.f, nf) {
+		if st.bit(f, g.slot) {
+			continue
+		}
+		x := g.f
+		if x.all && st.frames[nf+int(x.word)]&x.mask == x.mask || !x.all && st.eval(x, nf) {
 			st.set(f, g.slot)
 		}
 	}

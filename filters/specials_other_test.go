@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package filters
+
+// specialsVariants are the versions of fillSpecials this CPU can run, for
+// checkReader to compare with the definition.
+func specialsVariants() map[string]func(dst []uint64, src []byte) {
+	return map[string]func(dst []uint64, src []byte){"specialsGo": specialsGo}
+}
