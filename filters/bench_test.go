@@ -104,3 +104,43 @@ func BenchmarkReader(b *testing.B) {
 		}
 	})
 }
+
+// FilterBatch marks exactly the Active records Match refuses, and leaves
+// records that are not Active as they are.
+func TestFilterBatchAgreesWithMatch(t *testing.T) {
+	other := *orderRecord()
+	other.Value = []byte(`{"customer":{"country":"US"},"amount":5}`)
+	plain := *orderRecord()
+	plain.Value = []byte(`not json`)
+	for _, bc := range benchCases {
+		c, err := Compile(bc.specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &pipeline.Batch{}
+		for i, r := range []pipeline.Record{*orderRecord(), other, plain, *orderRecord(), other} {
+			b.Records = append(b.Records, r)
+			st := pipeline.Active
+			if i == 4 {
+				st = pipeline.Rejected
+			}
+			b.Status = append(b.Status, st)
+		}
+		c.FilterBatch(b)
+		for i := range b.Records {
+			want := pipeline.Active
+			switch {
+			case i == 4:
+				want = pipeline.Rejected
+			case !c.Match(&b.Records[i]):
+				want = pipeline.Filtered
+			}
+			if b.Status[i] != want {
+				t.Fatalf("%s: record %d: status %v, want %v", bc.name, i, b.Status[i], want)
+			}
+		}
+		if b.Status[0] != pipeline.Active || b.Status[2] != pipeline.Filtered {
+			t.Fatalf("%s: the order record or the plain string: %v", bc.name, b.Status)
+		}
+	}
+}

@@ -95,7 +95,7 @@ type filter struct {
 	expr    *exprFilter
 }
 
-var _ pipeline.Filter = (*Criteria)(nil)
+var _ pipeline.BatchFilter = (*Criteria)(nil)
 
 // Compile compiles filters. An error is a *CompileError, or several joined
 // with errors.Join (each reachable with errors.As). No filters at all make
@@ -191,6 +191,27 @@ func (c *Criteria) Match(r *pipeline.Record) bool {
 	}
 	c.pool.Put(st)
 	return ok
+}
+
+// FilterBatch implements pipeline.BatchFilter: it marks the Active records
+// of b that match no filter Filtered, with one reader state for the whole
+// batch.
+func (c *Criteria) FilterBatch(b *pipeline.Batch) {
+	if len(c.filters) == 0 {
+		return
+	}
+	st := c.pool.Get().(*state)
+	for i := range b.Records {
+		if b.Status[i] == pipeline.Active && !c.match(st, &b.Records[i]) {
+			b.Status[i] = pipeline.Filtered
+		}
+	}
+	st.b = nil
+	if st.x.used {
+		st.x.env = exprEnv{}
+		st.x.used = false
+	}
+	c.pool.Put(st)
 }
 
 func (c *Criteria) match(st *state, r *pipeline.Record) bool {

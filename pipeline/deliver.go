@@ -25,7 +25,10 @@ const (
 // every record was delivered, filtered, or accepted by the on-failure handler.
 func (l *Lane) process(b *Batch) {
 	p := l.p
-	if p.filter != nil {
+	switch {
+	case p.batchFilter != nil:
+		p.batchFilter.FilterBatch(b)
+	case p.filter != nil:
 		for i := range b.Records {
 			if !p.filter.Match(&b.Records[i]) {
 				b.Status[i] = Filtered

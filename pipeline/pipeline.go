@@ -26,13 +26,14 @@ const (
 // target. Pipelines are independent: each has its own source client, lanes
 // and goroutines, and starts and stops on its own.
 type Pipeline struct {
-	opts      Options
-	log       *slog.Logger
-	src       Source
-	filter    Filter
-	enrichers []Enricher
-	target    Target
-	onFailure FailureHandler
+	opts        Options
+	log         *slog.Logger
+	src         Source
+	filter      Filter
+	batchFilter BatchFilter // filter, when it filters whole batches
+	enrichers   []Enricher
+	target      Target
+	onFailure   FailureHandler
 
 	mu        sync.Mutex
 	lanes     map[TopicPartition]*Lane
@@ -71,18 +72,20 @@ func New(opts Options, src Source, stages Stages, target Target) *Pipeline {
 	if stages.OnFailure != nil && opts.MaxRetryAttempts < 0 {
 		opts.MaxRetryAttempts = onFailureRetryCap
 	}
+	bf, _ := stages.Filter.(BatchFilter)
 	return &Pipeline{
-		opts:      opts,
-		log:       opts.Logger.With("pipeline", opts.Name),
-		src:       src,
-		filter:    stages.Filter,
-		enrichers: stages.Enrichers,
-		target:    target,
-		onFailure: stages.OnFailure,
-		lanes:     make(map[TopicPartition]*Lane),
-		committed: make(map[TopicPartition]int64),
-		state:     StateCreating,
-		roomCh:    make(chan struct{}),
+		batchFilter: bf,
+		opts:        opts,
+		log:         opts.Logger.With("pipeline", opts.Name),
+		src:         src,
+		filter:      stages.Filter,
+		enrichers:   stages.Enrichers,
+		target:      target,
+		onFailure:   stages.OnFailure,
+		lanes:       make(map[TopicPartition]*Lane),
+		committed:   make(map[TopicPartition]int64),
+		state:       StateCreating,
+		roomCh:      make(chan struct{}),
 	}
 }
 

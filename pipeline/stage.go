@@ -95,6 +95,14 @@ type Filter interface {
 	Match(r *Record) bool
 }
 
+// BatchFilter is a Filter that filters a whole batch in one call, setting
+// the Status of the Active records that do not match to Filtered; the
+// pipeline uses it instead of Match when a filter has it.
+type BatchFilter interface {
+	Filter
+	FilterBatch(b *Batch)
+}
+
 // Enricher transforms a batch in place: it may mark records, or replace
 // their bytes with bytes from the batch's arena.
 type Enricher interface {
