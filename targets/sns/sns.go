@@ -10,10 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"unicode/utf8"
-	"unsafe"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
@@ -64,11 +61,8 @@ type Target struct {
 }
 
 type request struct {
-	entries []types.PublishBatchRequestEntry
-	strs    []string
-	attrs   []map[string]types.MessageAttributeValue
-	vals    []string // attribute string values, viewing the records' headers
-	in      sns.PublishBatchInput
+	b  msgbatch.Entries[types.PublishBatchRequestEntry, types.MessageAttributeValue]
+	in sns.PublishBatchInput
 }
 
 // New returns a target publishing to o.TopicARN.
@@ -100,80 +94,24 @@ func (t *Target) Send(ctx context.Context, msgs []msgbatch.Message, failed []int
 		rq = &request{}
 	}
 	defer t.pool.Put(rq)
-	n := len(msgs)
-	if cap(rq.entries) < n {
-		rq.entries = make([]types.PublishBatchRequestEntry, n)
-		rq.strs = make([]string, 4*n)
-		rq.attrs = make([]map[string]types.MessageAttributeValue, n)
-	}
-	rq.entries = rq.entries[:n]
-	nh := 0
-	for i := range msgs {
-		nh += min(len(msgs[i].Headers), 10)
-	}
-	if cap(rq.vals) < nh {
-		rq.vals = make([]string, nh)
-	}
-	rq.vals = rq.vals[:nh]
-	v := 0
-	for i := range msgs {
-		m := &msgs[i]
-		e := &rq.entries[i]
-		*e = types.PublishBatchRequestEntry{}
-		s := rq.strs[4*i : 4*i+4]
-		s[0], s[1] = m.ID, m.Body
-		e.Id, e.Message = &s[0], &s[1]
-		if t.fifo {
-			s[2], s[3] = m.GroupID, m.DedupID
-			e.MessageGroupId, e.MessageDeduplicationId = &s[2], &s[3]
-		}
-		if len(m.Headers) > 0 {
-			if rq.attrs[i] == nil {
-				rq.attrs[i] = make(map[string]types.MessageAttributeValue, 4)
-			}
-			clear(rq.attrs[i])
-			for _, h := range m.Headers {
-				if len(rq.attrs[i]) == 10 {
-					break
-				}
-				if msgbatch.ValidAttributeName(h.Key) {
-					rq.attrs[i][h.Key] = attribute(h.Value, &rq.vals[v])
-					v++
-				}
-			}
-			e.MessageAttributes = rq.attrs[i]
-		}
-	}
-	rq.in = sns.PublishBatchInput{TopicArn: &t.o.TopicARN, PublishBatchRequestEntries: rq.entries}
+	entries := rq.b.Build(msgs, t.fifo, attribute, func(e *types.PublishBatchRequestEntry, f msgbatch.Fields[types.MessageAttributeValue]) {
+		e.Id, e.Message, e.MessageGroupId, e.MessageDeduplicationId = f.ID, f.Body, f.Group, f.Dedup
+		e.MessageAttributes = f.Attributes
+	})
+	rq.in = sns.PublishBatchInput{TopicArn: &t.o.TopicARN, PublishBatchRequestEntries: entries}
 	out, err := t.o.API.PublishBatch(ctx, &rq.in)
-	clear(rq.strs)
-	clear(rq.vals)
+	rq.b.Clear() // drop views of the batch's buffers
 	if err != nil {
 		return nil, classify(err, t.o.TopicARN)
 	}
-	for _, f := range out.Failed {
-		id := aws.ToString(f.Id)
-		for i := range msgs {
-			if msgs[i].ID == id {
-				failed = append(failed, i)
-				break
-			}
-		}
-	}
-	return failed, nil
+	return msgbatch.AppendFailed(failed, msgs, out.Failed, func(f *types.BatchResultErrorEntry) *string { return f.Id }), nil
 }
 
-var stringType, binaryType, blank = "String", "Binary", " "
-
+// attribute makes a message attribute of a header value
+// (msgbatch.Attribute).
 func attribute(v []byte, s *string) types.MessageAttributeValue {
-	if len(v) > 0 && utf8.Valid(v) {
-		*s = unsafe.String(&v[0], len(v))
-		return types.MessageAttributeValue{DataType: &stringType, StringValue: s}
-	}
-	if len(v) == 0 {
-		return types.MessageAttributeValue{DataType: &stringType, StringValue: &blank}
-	}
-	return types.MessageAttributeValue{DataType: &binaryType, BinaryValue: v}
+	dt, str, bin := msgbatch.Attribute(v, s)
+	return types.MessageAttributeValue{DataType: dt, StringValue: str, BinaryValue: bin}
 }
 
 // permanentCodes are the error codes retrying cannot fix.
