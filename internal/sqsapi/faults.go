@@ -1,10 +1,9 @@
 package sqsapi
 
 import (
-	"math/rand/v2"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/penstock-dev/penstock/internal/awstest"
 )
 
 // FaultFunc decides which requests fail, and how; it is Options.Fault.
@@ -30,7 +29,7 @@ import (
 //
 // A FaultFunc may be called from several requests at once and must not
 // call the Server's methods.
-type FaultFunc func(op string, entryIndex int, entry *Entry) *Fault
+type FaultFunc = awstest.EntryFaults[Fault, Entry]
 
 // Entry is what a FaultFunc sees of a request or of one of its entries.
 type Entry struct {
@@ -111,46 +110,18 @@ func EntryFailure(code, message string, senderFault bool) *Fault {
 }
 
 // OnCall fails every call of op ("" for any operation) with f.
-func OnCall(op string, f *Fault) FaultFunc {
-	return func(o string, i int, _ *Entry) *Fault {
-		if i < 0 && (op == "" || o == op) {
-			return f
-		}
-		return nil
-	}
-}
+func OnCall(op string, f *Fault) FaultFunc { return awstest.OnCall[Fault, Entry](op, f) }
 
 // OnEntry fails every entry of op ("" for any operation with entries)
 // with f.
-func OnEntry(op string, f *Fault) FaultFunc {
-	return func(o string, i int, _ *Entry) *Fault {
-		if i >= 0 && (op == "" || o == op) {
-			return f
-		}
-		return nil
-	}
-}
+func OnEntry(op string, f *Fault) FaultFunc { return awstest.OnEntry[Fault, Entry](op, f) }
 
 // Randomly passes on next's faults with probability rate (0..1) each,
 // and drops the others. The draws come from a PCG generator seeded with
 // seed, one per fault next returns, so the same seed and the same order
 // of requests always fail the same calls or entries.
 func Randomly(rate float64, seed uint64, next FaultFunc) FaultFunc {
-	var mu sync.Mutex
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	return func(op string, i int, e *Entry) *Fault {
-		f := next(op, i, e)
-		if f == nil {
-			return nil
-		}
-		mu.Lock()
-		hit := rng.Float64() < rate
-		mu.Unlock()
-		if hit {
-			return f
-		}
-		return nil
-	}
+	return awstest.Randomly(rate, seed, next)
 }
 
 // FailEntriesRandomly fails a fraction rate of SendMessageBatch entries,
@@ -163,31 +134,10 @@ func FailEntriesRandomly(rate float64, seed uint64) FaultFunc {
 
 // FirstN passes on the first n faults next returns and none after: a
 // service that recovers, for testing retries.
-func FirstN(n int64, next FaultFunc) FaultFunc {
-	var seen atomic.Int64
-	return func(op string, i int, e *Entry) *Fault {
-		f := next(op, i, e)
-		if f == nil || seen.Add(1) > n {
-			return nil
-		}
-		return f
-	}
-}
+func FirstN(n int64, next FaultFunc) FaultFunc { return awstest.FirstN(n, next) }
 
 // Chain asks each FaultFunc in turn and returns the first fault.
-func Chain(fs ...FaultFunc) FaultFunc {
-	return func(op string, i int, e *Entry) *Fault {
-		for _, f := range fs {
-			if f == nil {
-				continue
-			}
-			if r := f(op, i, e); r != nil {
-				return r
-			}
-		}
-		return nil
-	}
-}
+func Chain(fs ...FaultFunc) FaultFunc { return awstest.Chain(fs...) }
 
 // asError turns an injected fault into the error it answers with.
 func (f *Fault) asError() *apiError {
