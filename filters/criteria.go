@@ -184,13 +184,18 @@ func (c *Criteria) Match(r *pipeline.Record) bool {
 	}
 	st := c.pool.Get().(*state)
 	ok := c.match(st, r)
+	c.put(st)
+	return ok
+}
+
+// put returns st to the pool, without the references it held.
+func (c *Criteria) put(st *state) {
 	st.b = nil
 	if st.x.used { // drop what the VM was given
 		st.x.env = exprEnv{}
 		st.x.used = false
 	}
 	c.pool.Put(st)
-	return ok
 }
 
 // FilterBatch implements pipeline.BatchFilter: it marks the Active records
@@ -206,12 +211,7 @@ func (c *Criteria) FilterBatch(b *pipeline.Batch) {
 			b.Status[i] = pipeline.Filtered
 		}
 	}
-	st.b = nil
-	if st.x.used {
-		st.x.env = exprEnv{}
-		st.x.used = false
-	}
-	c.pool.Put(st)
+	c.put(st)
 }
 
 func (c *Criteria) match(st *state, r *pipeline.Record) bool {
