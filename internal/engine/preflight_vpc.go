@@ -432,6 +432,19 @@ func (v *vpcCheck) reach(ctx context.Context, port int, egress bool) reach {
 	return r
 }
 
+// split returns, for addrs, the rules that cover each covered address
+// and the addresses no rule covers.
+func (r reach) split(addrs []netip.Addr) (by []string, uncovered []netip.Addr) {
+	for _, a := range addrs {
+		if t := r.covering(a); t != "" {
+			by = append(by, t)
+		} else {
+			uncovered = append(uncovered, a)
+		}
+	}
+	return by, uncovered
+}
+
 // covering returns the range text allowing a, or "".
 func (r reach) covering(a netip.Addr) string {
 	for _, pr := range r.ranges {
@@ -497,15 +510,8 @@ func uniq(ss []string) []string {
 func (v *vpcCheck) brokerEgress(ctx context.Context, port int, addrs []netip.Addr, unresolved []string) {
 	target := fmt.Sprintf("%s outbound TCP %d", strings.Join(v.have, ","), port)
 	r := v.reach(ctx, port, true)
-	var by, missing []string
-	var uncovered []netip.Addr
-	for _, a := range addrs {
-		if t := r.covering(a); t != "" {
-			by = append(by, t)
-		} else {
-			uncovered = append(uncovered, a)
-		}
-	}
+	var missing []string
+	by, uncovered := r.split(addrs)
 	brokersText := joinAddrs(addrs)
 	if len(unresolved) > 0 {
 		missing = append(missing, "the addresses of "+strings.Join(unresolved, ", ")+" (not resolved)")
@@ -637,15 +643,7 @@ func (v *vpcCheck) httpsEgress(ctx context.Context, k *config.Kafka) {
 			missing = append(missing, name+" (not resolved: "+err.Error()+")")
 			continue
 		}
-		var texts []string
-		var out []netip.Addr
-		for _, a := range as {
-			if t := r.covering(a); t != "" {
-				texts = append(texts, t)
-			} else {
-				out = append(out, a)
-			}
-		}
+		texts, out := r.split(as)
 		if len(out) > 0 {
 			missing = append(missing, name+" ("+joinAddrs(out)+")")
 			continue
