@@ -92,7 +92,7 @@ func plainFranz(b *testing.B, c *kafkatest.Cluster) run {
 	}
 	defer cl.Close()
 	runtime.GC()
-	start, cpu0 := time.Now(), cpuTime()
+	start := usageNow()
 	n, bytes := 0, 0
 	for n < e2eRecords {
 		fs := cl.PollFetches(context.Background())
@@ -110,12 +110,37 @@ func plainFranz(b *testing.B, c *kafkatest.Cluster) run {
 	if err := cl.CommitUncommittedOffsets(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	return run{time.Since(start), cpuTime() - cpu0}
+	return start.since()
 }
 
 // run is how long one read of the topic took, and the CPU time the
-// process (client, pipeline and the in-process broker) used meanwhile.
-type run struct{ wall, cpu time.Duration }
+// process (client, pipeline and the in-process broker) used meanwhile, the
+// bytes it allocated and the garbage collections it ran.
+type run struct {
+	wall, cpu time.Duration
+	alloc     uint64
+	gcs       uint32
+}
+
+// usage is a point in time, CPU time and allocation counters.
+type usage struct {
+	at    time.Time
+	cpu   time.Duration
+	alloc uint64
+	gcs   uint32
+}
+
+func usageNow() usage {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return usage{at: time.Now(), cpu: cpuTime(), alloc: ms.TotalAlloc, gcs: ms.NumGC}
+}
+
+// since is the run from u until now.
+func (u usage) since() run {
+	n := usageNow()
+	return run{wall: n.at.Sub(u.at), cpu: n.cpu - u.cpu, alloc: n.alloc - u.alloc, gcs: n.gcs - u.gcs}
+}
 
 // cpuTime is the CPU time (user and system) the process has used.
 func cpuTime() time.Duration {
@@ -141,7 +166,7 @@ func penstockRun(b *testing.B, c *kafkatest.Cluster, stages pipeline.Stages, tar
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	runtime.GC()
-	start, cpu0 := time.Now(), cpuTime()
+	start := usageNow()
 	go func() { done <- p.Run(ctx) }()
 	var s pipeline.Stats
 	for {
@@ -155,7 +180,7 @@ func penstockRun(b *testing.B, c *kafkatest.Cluster, stages pipeline.Stages, tar
 		case <-time.After(time.Millisecond):
 		}
 	}
-	elapsed := run{time.Since(start), cpuTime() - cpu0}
+	elapsed := start.since()
 	cancel()
 	if err := <-done; err != nil {
 		b.Fatal(err)
@@ -213,7 +238,7 @@ func BenchmarkKafkaE2E(b *testing.B) {
 
 func benchE2E(b *testing.B, c *kafkatest.Cluster, stages func() pipeline.Stages, target pipeline.Target, want int64) {
 	var franz, pen run
-	add := func(t *run, r run) { t.wall += r.wall; t.cpu += r.cpu }
+	add := func(t *run, r run) { t.wall += r.wall; t.cpu += r.cpu; t.alloc += r.alloc; t.gcs += r.gcs }
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if i%2 == 0 {
@@ -237,4 +262,10 @@ func benchE2E(b *testing.B, c *kafkatest.Cluster, stages func() pipeline.Stages,
 	// CPU per record, broker included.
 	b.ReportMetric(float64(pen.cpu.Nanoseconds())/float64(e2eRecords*b.N), "penstock-cpu-ns/rec")
 	b.ReportMetric(float64(franz.cpu.Nanoseconds())/float64(e2eRecords*b.N), "franz-cpu-ns/rec")
+	// Heap bytes allocated per record (broker included) and collections
+	// per read of the topic: the garbage each side makes.
+	b.ReportMetric(float64(pen.alloc)/float64(e2eRecords*b.N), "penstock-alloc-B/rec")
+	b.ReportMetric(float64(franz.alloc)/float64(e2eRecords*b.N), "franz-alloc-B/rec")
+	b.ReportMetric(float64(pen.gcs)/float64(b.N), "penstock-gcs/op")
+	b.ReportMetric(float64(franz.gcs)/float64(b.N), "franz-gcs/op")
 }

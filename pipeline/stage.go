@@ -15,7 +15,9 @@ type Source interface {
 	// Commit starts committing that every record of tp before nextOffset
 	// is done and returns at once; the result tells when the commit is
 	// durable. Commits of all lanes are coalesced into few requests, and
-	// a later commit of a partition covers the earlier ones.
+	// a later commit of a partition covers the earlier ones. Once Commit
+	// is called the pipeline no longer reads the keys, values or headers
+	// of tp's records before nextOffset: the source may reuse their memory.
 	Commit(tp TopicPartition, nextOffset int64) CommitWait
 	// Pause stops fetching tp until Resume; records already handed over stay.
 	Pause(tp TopicPartition)

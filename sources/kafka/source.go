@@ -86,6 +86,8 @@ type Source struct {
 	reboot  *rebootstrap // nil unless Config.Rebootstrap is set
 
 	compression  compression
+	pools        recordPools
+	lending      lending
 	fetchSizedAt atomic.Uint64 // compression ratio (float64 bits) fetches were last sized for
 }
 
@@ -120,6 +122,7 @@ func New(cfg Config) (*Source, error) {
 		owned: make(map[pipeline.TopicPartition]struct{}),
 		ready: make(chan struct{}),
 	}
+	s.pools.ratio = s.compression.ratio
 	var reset kgo.Offset
 	switch cfg.StartingPosition {
 	case "", TrimHorizon:
@@ -145,6 +148,7 @@ func New(cfg Config) (*Source, error) {
 		kgo.OnPartitionsLost(s.onLost),
 		kgo.WithLogger(kgoLogger{l: s.log, report: s.report}),
 		kgo.WithHooks(statusHook{report: s.report}, &s.compression),
+		kgo.WithPools(&s.pools),
 	}
 	if cfg.SessionTimeout > 0 {
 		// Heartbeat three times per session, as Kafka recommends.
@@ -239,6 +243,9 @@ func (s *Source) poll(ctx context.Context, sink pipeline.Sink) error {
 					fp := &ft.Partitions[k]
 					tp := pipeline.TopicPartition{Topic: ft.Topic, Partition: fp.Partition}
 					if len(fp.Records) > 0 {
+						if l := s.lending.of(tp); l != nil {
+							l.add(fp.Records)
+						}
 						fill.recs = fp.Records
 						sink.Push(tp, &fill)
 						fill.recs = nil
@@ -309,6 +316,7 @@ func (s *Source) onAssigned(ctx context.Context, _ *kgo.Client, m map[string][]i
 	s.sinkMu.Lock()
 	for _, tp := range list {
 		s.owned[tp] = struct{}{}
+		s.lending.start(tp)
 	}
 	s.sinkMu.Unlock()
 	s.log.Info("partitions assigned", "partitions", fmtTPs(list))
@@ -398,6 +406,9 @@ func (s *Source) revoke(m map[string][]int32, lost bool) {
 		s.log.Info("partitions revoked; draining", "partitions", fmtTPs(list))
 	}
 	sink.Revoke(list, lost)
+	for _, tp := range list {
+		s.lending.stop(tp)
+	}
 }
 
 func (s *Source) onRevoked(_ context.Context, _ *kgo.Client, m map[string][]int32) {
@@ -431,6 +442,9 @@ func (s *Source) Resume(tp pipeline.TopicPartition) {
 
 // Commit implements pipeline.Source.
 func (s *Source) Commit(tp pipeline.TopicPartition, next int64) pipeline.CommitWait {
+	if l := s.lending.of(tp); l != nil {
+		l.giveBack(next)
+	}
 	return s.commits.commit(tp, next)
 }
 

@@ -1,0 +1,197 @@
+package kafka
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/penstock-dev/penstock/internal/kafkatest"
+	"github.com/penstock-dev/penstock/pipeline"
+)
+
+// poolValue is record i's value: its number and bytes that differ from
+// every other record's, so a value overwritten by a later fetch's bytes
+// cannot pass for the right one.
+func poolValue(i int) []byte {
+	v := fmt.Appendf(nil, `{"seq":%d,"data":"`, i)
+	x := uint32(i)*2654435761 + 1
+	for range 200 + i%64 {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		v = append(v, 'a'+byte(x%26))
+	}
+	return append(v, `"}`...)
+}
+
+// checkingTarget checks every delivered record against what was produced
+// and remembers which were seen.
+type checkingTarget struct {
+	mu   sync.Mutex
+	seen map[int]int
+	bad  []string
+}
+
+func (t *checkingTarget) Deliver(_ context.Context, b *pipeline.Batch) (pipeline.Result, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range b.Records {
+		r := &b.Records[i]
+		n, err := strconv.Atoi(string(r.Key))
+		if err != nil || !bytes.Equal(r.Value, poolValue(n)) || len(r.Headers) != 1 || string(r.Headers[0].Value) != string(r.Key) {
+			if len(t.bad) < 5 {
+				t.bad = append(t.bad, fmt.Sprintf("partition %d offset %d: key %q value %.60q headers %v", r.Partition, r.Offset, r.Key, r.Value, r.Headers))
+			}
+			continue
+		}
+		t.seen[n]++
+	}
+	// Give the source time to fetch (into reused memory) while batches are
+	// being delivered.
+	time.Sleep(200 * time.Microsecond)
+	return pipeline.Result{}, nil
+}
+
+func (t *checkingTarget) Close(context.Context) error { return nil }
+
+// Fetched batches are decoded into pooled memory that is reused once the
+// pipeline commits past their records. With every codec, every record
+// arrives intact (key, value, header) while later fetches reuse the memory
+// of committed ones, and the memory is in fact reused.
+func TestPooledFetchMemoryIsReusedOnlyAfterCommit(t *testing.T) {
+	total := 20_000
+	if raceEnabled {
+		total = 5_000
+	}
+	codecs := []struct {
+		name  string
+		codec kgo.CompressionCodec
+	}{
+		{"snappy", kgo.SnappyCompression()},
+		{"lz4", kgo.Lz4Compression()},
+		{"zstd", kgo.ZstdCompression()},
+		{"gzip", kgo.GzipCompression()},
+		{"none", kgo.NoCompression()},
+	}
+	for _, cc := range codecs {
+		t.Run(cc.name, func(t *testing.T) {
+			c := kafkatest.Start(t, parts, "orders")
+			recs := make([]*kgo.Record, total)
+			for i := range recs {
+				k := []byte(strconv.Itoa(i))
+				recs[i] = &kgo.Record{Topic: "orders", Partition: int32(i % parts), Key: k, Value: poolValue(i),
+					Headers: []kgo.RecordHeader{{Key: "n", Value: k}}}
+			}
+			kafkatest.ProduceSync(t, c.Producer(t, kgo.ProducerBatchCompression(cc.codec), kgo.ProducerLinger(2*time.Millisecond),
+				kgo.ProducerBatchMaxBytes(16<<10)), recs)
+
+			src, err := New(Config{Brokers: c.Addrs, Topic: "orders", Group: "g-pools", StartingPosition: TrimHorizon,
+				SessionTimeout: 3 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tgt := &checkingTarget{seen: make(map[int]int)}
+			// A small in-flight bound, so that fetching goes on while
+			// earlier records are delivered, and memory is reused.
+			p := pipeline.New(pipeline.Options{Name: "pools", BatchSize: 50, BatchWindow: 10 * time.Millisecond,
+				MaxInflightBytes: 1 << 20}, src, pipeline.Stages{}, tgt)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- p.Run(ctx) }()
+			deadline := time.Now().Add(90 * time.Second)
+			for p.Stats().Delivered < int64(total) && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			tgt.mu.Lock()
+			defer tgt.mu.Unlock()
+			if len(tgt.bad) > 0 {
+				t.Fatalf("records delivered with bytes other than produced:\n%s", tgt.bad)
+			}
+			if len(tgt.seen) != total {
+				t.Fatalf("%d of %d records delivered", len(tgt.seen), total)
+			}
+			if !raceEnabled {
+				if n := src.pools.reusedRecs.Load(); n == 0 {
+					t.Error("no record slice was reused")
+				}
+				if n := src.pools.reusedBytes.Load(); cc.name != "none" && n == 0 {
+					t.Error("no decompression buffer was reused")
+				}
+			}
+			t.Logf("reused: %d record slices, %d decompression buffers", src.pools.reusedRecs.Load(), src.pools.reusedBytes.Load())
+		})
+	}
+}
+
+// Records are given back in offset order up to the committed offset; when
+// a partition's offsets go back (a truncated log fetched again), the
+// records held so far are let go rather than given back by a commit that
+// cannot tell them apart.
+func TestLentRecordsGivenBackUpToCommit(t *testing.T) {
+	run := func(from, n int64) []*kgo.Record {
+		var rs []*kgo.Record
+		for o := from; o < from+n; o++ {
+			rs = append(rs, &kgo.Record{Offset: o})
+		}
+		return rs
+	}
+	var l lent
+	l.add(run(10, 10))
+	l.add(run(20, 5))
+	l.giveBack(15)
+	if l.head != 5 || l.recs[0] != nil || l.recs[5].Offset != 15 {
+		t.Fatalf("after commit 15: head %d, first held %v", l.head, l.recs[l.head])
+	}
+	l.giveBack(15) // a repeated commit gives nothing more back
+	if l.head != 5 {
+		t.Fatalf("repeated commit moved head to %d", l.head)
+	}
+	l.giveBack(100)
+	if l.head != len(l.recs) {
+		t.Fatalf("after commit 100: head %d of %d", l.head, len(l.recs))
+	}
+	l.add(run(25, 3)) // all given back: the list starts over
+	if l.head != 0 || len(l.recs) != 3 {
+		t.Fatalf("after add: head %d len %d", l.head, len(l.recs))
+	}
+	l.add(run(5, 3)) // offsets went back
+	if len(l.recs) != 3 || l.recs[0].Offset != 5 {
+		t.Fatalf("after offsets went back: %d held from %d", len(l.recs), l.recs[0].Offset)
+	}
+	l.giveBack(7)
+	if l.head != 2 {
+		t.Fatalf("after commit 7: head %d", l.head)
+	}
+}
+
+func TestPoolClasses(t *testing.T) {
+	p := recordPools{ratio: func() float64 { return 4 }}
+	b := p.GetDecompressBytes([]byte{0x80, 0x40}, kgo.CodecSnappy) // snappy header: 8192 bytes
+	if len(b) != 0 || cap(b) != 8192 {
+		t.Fatalf("snappy 8192: len %d cap %d", len(b), cap(b))
+	}
+	b = p.GetDecompressBytes(make([]byte, 3000), kgo.CodecLz4) // 3000 × 4 × 1.25 = 15000
+	if cap(b) != 16384 {
+		t.Fatalf("lz4 estimate: cap %d, want 16384", cap(b))
+	}
+	p.PutDecompressBytes(make([]byte, 100, 20000)) // class 16384
+	if b := p.GetDecompressBytes(make([]byte, 3000), kgo.CodecLz4); cap(b) != 16384 || p.reusedBytes.Load() != 1 {
+		t.Fatalf("reuse: cap %d, reused %d", cap(b), p.reusedBytes.Load())
+	}
+	if r := p.GetRecords(100); len(r) != 0 || cap(r) != 128 {
+		t.Fatalf("records: len %d cap %d", len(r), cap(r))
+	}
+	if r := p.GetRecords(3); cap(r) != 16 {
+		t.Fatalf("records: cap %d, want the smallest class", cap(r))
+	}
+}
