@@ -80,6 +80,40 @@ func BenchmarkFilter(b *testing.B) {
 	}
 }
 
+// BenchmarkFilterBatch runs the same cases the way a pipeline filters:
+// FilterBatch on batches of 100 records (one reader state per batch instead
+// of a pool round trip per record). One op is one record.
+func BenchmarkFilterBatch(b *testing.B) {
+	const size = 100
+	recs := make([]pipeline.Record, size)
+	status := make([]pipeline.Status, size)
+	for i := range recs {
+		recs[i] = *orderRecord()
+	}
+	for _, bc := range benchCases {
+		b.Run(bc.name, func(b *testing.B) {
+			c, err := Compile(bc.specs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(orderValue)))
+			b.ReportAllocs()
+			bt := &pipeline.Batch{}
+			for i := 0; i < b.N; i += size {
+				n := min(size, b.N-i)
+				bt.Records, bt.Status = recs[:n], status[:n]
+				c.FilterBatch(bt)
+			}
+			b.StopTimer()
+			for _, st := range status {
+				if st != pipeline.Active {
+					b.Fatal("the benchmark record was filtered out")
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkReader measures the floor under every filter that reads the
 // value: checking that the whole record value is JSON (a value that is not
 // is a plain string, and must not match patterns on its fields).
