@@ -64,15 +64,12 @@ func classUp(n int) int {
 func classDown(n int) int { return bits.Len(uint(n)) - 1 }
 
 // GetDecompressBytes implements kgo.PoolDecompressBytes: a slice at least as
-// large as the batch will be once decompressed. Snappy states that size in
-// its header; for the other codecs it is estimated from the ratio seen so
-// far, with some room (a slice found too small is grown by the codec, and
-// the grown slice comes back to the pool).
+// large as the batch will be once decompressed. Most compressed batches
+// state that size (decodedLen); for the others it is estimated from the
+// ratio seen so far, with some room (a slice found too small is grown by
+// the codec, and the grown slice comes back to the pool).
 func (p *recordPools) GetDecompressBytes(compressed []byte, codec kgo.CompressionCodecType) []byte {
-	need := 0
-	if codec == kgo.CodecSnappy {
-		need = snappyLen(compressed)
-	}
+	need := decodedLen(compressed, codec)
 	if need <= 0 {
 		need = int(math.Min(float64(len(compressed))*p.ratio()*1.25, 1<<maxByteClass))
 	}
@@ -121,18 +118,81 @@ func (p *recordPools) PutRecords(rs []kgo.Record) {
 	p.recs[c].Put(unsafe.SliceData(rs[:1]))
 }
 
-// snappyLen is the decompressed length a snappy block states in its header
-// (a uvarint), or 0 when it cannot be read. Kafka's older xerial framing
-// (a magic prefix, then chunks) states no total and gives 0 here.
-func snappyLen(src []byte) int {
-	if len(src) > 8 && string(src[:8]) == "\x82SNAPPY\x00" {
-		return 0
+// decodedLen is the size compressed data states it decompresses to, or 0
+// when it does not say (or says more than the pools hold). It only sizes a
+// buffer: the codec still checks the data.
+//
+//   - snappy: a block starts with its decoded length (a uvarint); Kafka's
+//     older xerial framing (a magic prefix, then chunks) states no total.
+//   - gzip: the last four bytes are the decoded length modulo 2^32 (of the
+//     last member, when there are several).
+//   - zstd: the frame header's Frame_Content_Size, when present (franz-go
+//     and the Java client write it).
+//   - lz4: the frame header's Content Size, when its flag is set (most
+//     producers leave it out).
+func decodedLen(src []byte, codec kgo.CompressionCodecType) int {
+	var n uint64
+	le := binary.LittleEndian
+	switch codec {
+	case kgo.CodecSnappy:
+		if len(src) > 8 && string(src[:8]) == "\x82SNAPPY\x00" {
+			return 0
+		}
+		var used int
+		if n, used = binary.Uvarint(src); used <= 0 {
+			return 0
+		}
+	case kgo.CodecGzip:
+		if len(src) < 18 || src[0] != 0x1f || src[1] != 0x8b {
+			return 0
+		}
+		n = uint64(le.Uint32(src[len(src)-4:]))
+	case kgo.CodecZstd:
+		n = zstdContentSize(src)
+	case kgo.CodecLz4:
+		// Magic, FLG (version 01 in its top bits, bit 3: content size
+		// present), BD, then the size.
+		if len(src) < 14 || le.Uint32(src) != 0x184d2204 || src[4]>>6 != 1 || src[4]&0x08 == 0 {
+			return 0
+		}
+		n = le.Uint64(src[6:])
 	}
-	n, used := binary.Uvarint(src)
-	if used <= 0 || n > 1<<maxByteClass {
+	if n > 1<<maxByteClass {
 		return 0
 	}
 	return int(n)
+}
+
+// zstdContentSize reads Frame_Content_Size from the header of the zstd
+// frame src starts with (RFC 8878, 3.1.1.1), or 0.
+func zstdContentSize(src []byte) uint64 {
+	le := binary.LittleEndian
+	if len(src) < 6 || le.Uint32(src) != 0xfd2fb528 {
+		return 0
+	}
+	fhd := src[4]
+	single := fhd&0x20 != 0
+	at := 5
+	if !single {
+		at++ // Window_Descriptor
+	}
+	at += [4]int{0, 1, 2, 4}[fhd&3] // Dictionary_ID
+	size := [4]int{0, 2, 4, 8}[fhd>>6]
+	if size == 0 && single {
+		size = 1
+	}
+	if size == 0 || len(src) < at+size {
+		return 0
+	}
+	switch size {
+	case 1:
+		return uint64(src[at])
+	case 2:
+		return uint64(le.Uint16(src[at:])) + 256
+	case 4:
+		return uint64(le.Uint32(src[at:]))
+	}
+	return le.Uint64(src[at:])
 }
 
 // lent holds the records of one partition that were decoded into pooled

@@ -195,3 +195,61 @@ func TestPoolClasses(t *testing.T) {
 		t.Fatalf("records: cap %d, want the smallest class", cap(r))
 	}
 }
+
+// decodedLen reads the decoded size that batches compressed by franz-go's
+// own compressor state, for every codec that states one.
+func TestDecodedLenOfRealCompressedData(t *testing.T) {
+	src := bytes.Repeat(poolValue(7), 400) // ≈ 100 KB, compressible
+	for _, cc := range []struct {
+		codec kgo.CompressionCodec
+		exact bool
+	}{
+		{kgo.SnappyCompression(), true},
+		{kgo.GzipCompression(), true},
+		{kgo.ZstdCompression(), true},
+		{kgo.Lz4Compression(), false},
+	} {
+		c, err := kgo.DefaultCompressor(cc.codec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, typ := c.Compress(new(bytes.Buffer), src)
+		got := decodedLen(out, typ)
+		switch {
+		case cc.exact && got != len(src):
+			t.Errorf("codec %d: decoded length %d, want %d", typ, got, len(src))
+		case !cc.exact && got != 0 && got != len(src):
+			t.Errorf("codec %d: decoded length %d, want %d or unknown (0)", typ, got, len(src))
+		}
+		t.Logf("codec %d: %d bytes compressed, decoded length stated: %d", typ, len(out), got)
+	}
+	// Data that is not what its codec writes states nothing.
+	for _, typ := range []kgo.CompressionCodecType{kgo.CodecSnappy, kgo.CodecGzip, kgo.CodecZstd, kgo.CodecLz4} {
+		if n := decodedLen([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, typ); n != 0 {
+			t.Errorf("codec %d: garbage states %d bytes", typ, n)
+		}
+	}
+}
+
+// Frame headers of each shape zstd allows (RFC 8878, 3.1.1.1.1).
+func TestZstdContentSizeHeaders(t *testing.T) {
+	magic := []byte{0x28, 0xb5, 0x2f, 0xfd}
+	hdr := func(b ...byte) []byte { return append(append([]byte{}, magic...), b...) }
+	for _, tc := range []struct {
+		name string
+		src  []byte
+		want uint64
+	}{
+		{"single segment, 1-byte size", hdr(0x20, 200, 0, 0), 200},
+		{"single segment, 2-byte size (+256)", hdr(0x60, 0x10, 0x00, 0), 0x10 + 256},
+		{"window, 4-byte size", hdr(0x80, 0x50, 0x78, 0x56, 0x34, 0x12), 0x12345678},
+		{"window, dictionary id, 8-byte size", hdr(0xc1, 0x50, 0x07, 1, 0, 0, 0, 0, 0, 0, 0), 1},
+		{"no size", hdr(0x00, 0x50, 0, 0), 0},
+		{"truncated", hdr(0x80, 0x50, 0x78), 0},
+		{"not zstd", []byte{1, 2, 3, 4, 5, 6, 7}, 0},
+	} {
+		if got := zstdContentSize(tc.src); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
