@@ -26,13 +26,16 @@ import (
 // revoked or lost, a pipeline stopped) are left to the garbage collector,
 // so a missed give-back costs memory reuse, never correctness.
 
-// Memory is pooled in size classes of powers of two. A slice is stored as
-// the address of its first element (pointer-shaped, so putting it in a
-// sync.Pool allocates nothing); its capacity is its class's size.
+// Memory is pooled in size classes of powers of two, so a batch holds at
+// most twice the memory it needs, however small it is (a producer that
+// sends one record per batch must not make the pipeline hold kilobytes per
+// record). A slice is stored as the address of its first element
+// (pointer-shaped, so putting it in a sync.Pool allocates nothing); its
+// capacity is its class's size.
 const (
-	minByteClass   = 12 // 4 KiB
+	minByteClass   = 6  // 64 bytes
 	maxByteClass   = 27 // 128 MiB
-	minRecordClass = 4  // 16 records
+	minRecordClass = 0  // 1 record
 	maxRecordClass = 20 // 1 Mi records
 )
 
