@@ -1,7 +1,8 @@
 // Package awstest holds what the local AWS endpoints used in tests share:
 // an independent AWS Signature Version 4 verifier, an HTTP middleware
-// that refuses requests whose signature does not verify, and Loopback,
-// which serves an endpoint on 127.0.0.1 until it is closed.
+// that refuses requests whose signature does not verify, Loopback,
+// which serves an endpoint on 127.0.0.1 until it is closed, and Endpoint,
+// which puts the three together for an endpoint's Server to embed.
 //
 // The verifier is written from the SigV4 specification with crypto/hmac and
 // crypto/sha256 only; it does not call the SDK's signer, so a test that signs
@@ -623,18 +624,10 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
-	now := time.Now
-	if g.Now != nil {
-		now = g.Now
-	}
-	err := VerifySigV4(r, body, g.creds, now())
+	err := g.check(r, body)
 	if err == nil {
 		g.next.ServeHTTP(w, r)
 		return
-	}
-	g.failures.Add(1)
-	if g.OnFailure != nil {
-		g.OnFailure(r, err)
 	}
 	kind := KindSignature
 	var ve *VerifyError
@@ -646,6 +639,23 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d = DialectFor(g.creds.Service)
 	}
 	WriteError(w, d, http.StatusForbidden, kind, err.Error())
+}
+
+// check verifies r, whose body is body, against the Guard's credentials
+// and clock. A request that fails is counted and passed to OnFailure.
+func (g *Guard) check(r *http.Request, body []byte) error {
+	now := time.Now
+	if g.Now != nil {
+		now = g.Now
+	}
+	err := VerifySigV4(r, body, g.creds, now())
+	if err != nil {
+		g.failures.Add(1)
+		if g.OnFailure != nil {
+			g.OnFailure(r, err)
+		}
+	}
+	return err
 }
 
 // WriteError answers with status and the error document the real service

@@ -22,13 +22,13 @@
 // AuthFailure, ...). Deny makes an action answer UnauthorizedOperation, as
 // a caller without the IAM permission is answered.
 //
-// Signatures are checked with awstest.VerifySigV4. A request that fails is
-// answered with EC2's code for it: AuthFailure for an unknown key, a wrong
-// scope or a wrong signature, RequestExpired for a skewed clock,
+// Signatures are checked with awstest.Endpoint.Verify. A request that
+// fails is answered with EC2's code for it: AuthFailure for an unknown key,
+// a wrong scope or a wrong signature, RequestExpired for a skewed clock,
 // MissingAuthenticationToken and IncompleteSignature for a missing or
-// malformed Authorization header. (awstest.Guard is not used: its error
-// dialects do not include EC2's document, which the SDK needs to read the
-// code.)
+// malformed Authorization header. (awstest.Guard is not put in front: its
+// error dialects do not include EC2's document, which the SDK needs to
+// read the code.)
 //
 // Not implemented: every other EC2 action (answered InvalidAction), the
 // other DescribeSecurityGroups filters (answered InvalidParameterValue),
@@ -45,7 +45,6 @@ import (
 	"regexp"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/penstock-dev/penstock/internal/awstest"
 	"github.com/penstock-dev/penstock/internal/uuid"
@@ -159,19 +158,17 @@ func (p Permission) ToPrefixLists(ids ...string) Permission {
 // to 0.0.0.0/0.
 func DefaultEgress() Permission { return AllTraffic().ToCIDRs("0.0.0.0/0") }
 
-// Server is a running local EC2 endpoint.
+// Server is a running local EC2 endpoint. Its URL, Close and
+// SignatureFailures are those of the embedded awstest.Endpoint.
 type Server struct {
-	opts  Options
-	creds awstest.Credentials
-	log   *slog.Logger
-	lb    *awstest.Loopback
+	*awstest.Endpoint
+	opts Options
 
 	mu          sync.Mutex
 	groups      map[string]SecurityGroup // by id
 	prefixLists map[string][]string      // id → CIDRs
 	denied      map[string]bool
 	requests    map[string]int
-	sigFailures int64
 }
 
 var (
@@ -182,54 +179,38 @@ var (
 // Start listens on a random port of 127.0.0.1 and serves the EC2 API
 // until Close.
 func Start(opts Options) (*Server, error) {
-	if opts.AccessKeyID == "" || opts.SecretAccessKey == "" {
-		return nil, errors.New("ec2api: AccessKeyID and SecretAccessKey are required")
+	e, err := awstest.NewEndpoint(awstest.EndpointOptions{
+		Name: "ec2api", Service: "ec2", Region: opts.Region, Logger: opts.Logger,
+		AccessKeyID: opts.AccessKeyID, SecretAccessKey: opts.SecretAccessKey,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
+	opts.Region = e.Creds.Region
 	if opts.AccountID == "" {
 		opts.AccountID = "123456789012"
 	}
 	if opts.Principal == "" {
 		opts.Principal = "arn:aws:iam::" + opts.AccountID + ":user/penstock"
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	s := &Server{
-		opts: opts,
-		creds: awstest.Credentials{
-			AccessKeyID:     opts.AccessKeyID,
-			SecretAccessKey: opts.SecretAccessKey,
-			Region:          opts.Region,
-			Service:         "ec2",
-		},
-		log:         log,
+		Endpoint:    e,
+		opts:        opts,
 		groups:      map[string]SecurityGroup{},
 		prefixLists: map[string][]string{},
 		denied:      map[string]bool{},
 		requests:    map[string]int{},
 	}
-	lb, err := awstest.Listen(http.HandlerFunc(s.serve))
-	if err != nil {
-		return nil, fmt.Errorf("ec2api: %w", err)
+	// serve verifies signatures itself, so no API handler goes behind the
+	// Guard.
+	if err := s.Serve(nil, http.HandlerFunc(s.serve), nil); err != nil {
+		return nil, err
 	}
-	s.lb = lb
 	return s, nil
 }
 
-// URL returns the endpoint's base URL, "http://127.0.0.1:PORT", for the
-// client's BaseEndpoint.
-func (s *Server) URL() string { return s.lb.URL() }
-
 // Region returns the region the endpoint serves.
 func (s *Server) Region() string { return s.opts.Region }
-
-// Close stops the server: open connections are closed and Close returns
-// once every handler has returned. It may be called more than once.
-func (s *Server) Close() { s.lb.Close() }
 
 // AddGroup registers (or replaces) a security group. It panics when the
 // group's id or a rule's CIDR or referenced id is malformed: it is for
@@ -315,14 +296,6 @@ func (s *Server) Requests(op string) int {
 	return s.requests[op]
 }
 
-// SignatureFailures returns how many requests were refused because their
-// signature did not verify.
-func (s *Server) SignatureFailures() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sigFailures
-}
-
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	id := uuid.New()
 	body, err := io.ReadAll(r.Body)
@@ -331,11 +304,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, id, newError(http.StatusBadRequest, "MalformedQueryString", "Could not read the request body: %v", err))
 		return
 	}
-	if err := awstest.VerifySigV4(r, body, s.creds, time.Now()); err != nil {
-		s.mu.Lock()
-		s.sigFailures++
-		s.mu.Unlock()
-		s.log.Warn("ec2api: request refused", "err", err)
+	if err := s.Verify(r, body); err != nil {
 		writeError(w, id, signatureError(err))
 		return
 	}
@@ -416,7 +385,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, id string, bod
 	s.requests[op]++
 	denied := s.denied["*"] || s.denied[h.action]
 	s.mu.Unlock()
-	s.log.Debug("ec2api: request", "op", op, "denied", denied)
+	s.Log.Debug("ec2api: request", "op", op, "denied", denied)
 	switch {
 	case denied:
 		writeError(w, id, newError(http.StatusForbidden, "UnauthorizedOperation",

@@ -13,7 +13,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -145,12 +144,11 @@ type Reply struct {
 	Log string
 }
 
-// Server is a running local Lambda endpoint.
+// Server is a running local Lambda endpoint. Its URL, Close and
+// SignatureFailures are those of the embedded awstest.Endpoint.
 type Server struct {
+	*awstest.Endpoint
 	opts   Options
-	log    *slog.Logger
-	guard  *awstest.Guard
-	lb     *awstest.Loopback
 	active atomic.Int64
 	count  atomic.Int64
 }
@@ -158,12 +156,14 @@ type Server struct {
 // Start listens on a random port of 127.0.0.1 and serves the Invoke API
 // until Close.
 func Start(opts Options) (*Server, error) {
-	if opts.AccessKeyID == "" || opts.SecretAccessKey == "" {
-		return nil, errors.New("lambdaapi: AccessKeyID and SecretAccessKey are required")
+	e, err := awstest.NewEndpoint(awstest.EndpointOptions{
+		Name: "lambdaapi", Service: "lambda", Region: opts.Region, Logger: opts.Logger,
+		AccessKeyID: opts.AccessKeyID, SecretAccessKey: opts.SecretAccessKey,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
+	opts.Region = e.Creds.Region
 	if opts.AccountID == "" {
 		opts.AccountID = "123456789012"
 	}
@@ -173,50 +173,22 @@ func Start(opts Options) (*Server, error) {
 	if opts.MaxPayload == 0 {
 		opts.MaxPayload = DefaultMaxPayload
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	s := &Server{Endpoint: e, opts: opts}
+	if err := s.Serve(http.HandlerFunc(s.serveInvoke), http.HandlerFunc(s.serve), nil); err != nil {
+		return nil, err
 	}
-	s := &Server{opts: opts, log: log}
-	s.guard = awstest.NewGuard(awstest.Credentials{
-		AccessKeyID:     opts.AccessKeyID,
-		SecretAccessKey: opts.SecretAccessKey,
-		Region:          opts.Region,
-		Service:         "lambda",
-	}, http.HandlerFunc(s.serveInvoke))
-	s.guard.OnFailure = func(r *http.Request, err error) {
-		s.log.Warn("lambdaapi: request refused", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	lb, err := awstest.Listen(http.HandlerFunc(s.serve))
-	if err != nil {
-		return nil, fmt.Errorf("lambdaapi: %w", err)
-	}
-	s.lb = lb
 	return s, nil
 }
 
-// URL returns the endpoint's base URL, "http://127.0.0.1:PORT", for the
-// client's BaseEndpoint.
-func (s *Server) URL() string { return s.lb.URL() }
-
-// Close stops the server: open connections are closed (cancelling the
-// contexts of requests in flight) and Close returns once every handler has
-// returned. It may be called more than once.
-func (s *Server) Close() { s.lb.Close() }
-
 // Invocations returns how many requests were handed to the Handler.
 func (s *Server) Invocations() int64 { return s.count.Load() }
-
-// SignatureFailures returns how many requests were refused because their
-// signature did not verify.
-func (s *Server) SignatureFailures() int64 { return s.guard.Failures() }
 
 // serve counts the request as active while the guard and serveInvoke
 // handle it.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.active.Add(1)
 	defer s.active.Add(-1)
-	s.guard.ServeHTTP(w, r)
+	s.Guard.ServeHTTP(w, r)
 }
 
 const (
@@ -329,11 +301,11 @@ func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request) {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			s.log.Debug("lambdaapi: client gave up during delay", "function", inv.FunctionName, "n", inv.N, "err", ctx.Err())
+			s.Log.Debug("lambdaapi: client gave up during delay", "function", inv.FunctionName, "n", inv.N, "err", ctx.Err())
 			return
 		}
 	}
-	s.log.Debug("lambdaapi: invoke", "function", inv.FunctionName, "qualifier", inv.Qualifier,
+	s.Log.Debug("lambdaapi: invoke", "function", inv.FunctionName, "qualifier", inv.Qualifier,
 		"type", inv.InvocationType, "n", inv.N, "status", reply.Status, "function_error", reply.FunctionError)
 
 	if reply.Status >= 400 {

@@ -24,7 +24,6 @@ package mskapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -87,12 +86,11 @@ type Brokers struct {
 	VpcConnectivitySaslIam   string
 }
 
-// Server is a running local MSK endpoint.
+// Server is a running local MSK endpoint. Its URL, Close and
+// SignatureFailures are those of the embedded awstest.Endpoint.
 type Server struct {
-	opts  Options
-	log   *slog.Logger
-	guard *awstest.Guard
-	lb    *awstest.Loopback
+	*awstest.Endpoint
+	opts Options
 
 	mu       sync.Mutex
 	clusters map[string]Brokers
@@ -102,42 +100,25 @@ type Server struct {
 // Start listens on a random port of 127.0.0.1 and serves the MSK API
 // until Close.
 func Start(opts Options) (*Server, error) {
-	if opts.AccessKeyID == "" || opts.SecretAccessKey == "" {
-		return nil, errors.New("mskapi: AccessKeyID and SecretAccessKey are required")
+	e, err := awstest.NewEndpoint(awstest.EndpointOptions{
+		Name: "mskapi", Service: "kafka", Region: opts.Region, Logger: opts.Logger,
+		AccessKeyID: opts.AccessKeyID, SecretAccessKey: opts.SecretAccessKey,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	opts.Region = e.Creds.Region
 	s := &Server{
+		Endpoint: e,
 		opts:     opts,
-		log:      log,
 		clusters: map[string]Brokers{},
 		requests: map[string]int{},
 	}
-	s.guard = awstest.NewGuard(awstest.Credentials{
-		AccessKeyID:     opts.AccessKeyID,
-		SecretAccessKey: opts.SecretAccessKey,
-		Region:          opts.Region,
-		Service:         "kafka",
-	}, http.HandlerFunc(s.serveAPI))
-	s.guard.OnFailure = func(r *http.Request, err error) {
-		s.log.Warn("mskapi: request refused", "path", r.URL.EscapedPath(), "err", err)
+	if err := s.Serve(http.HandlerFunc(s.serveAPI), nil, nil); err != nil {
+		return nil, err
 	}
-	lb, err := awstest.Listen(s.guard)
-	if err != nil {
-		return nil, fmt.Errorf("mskapi: %w", err)
-	}
-	s.lb = lb
 	return s, nil
 }
-
-// URL returns the endpoint's base URL, "http://127.0.0.1:PORT", for the
-// client's BaseEndpoint.
-func (s *Server) URL() string { return s.lb.URL() }
 
 // AddCluster registers (or replaces) the cluster with ARN arn.
 func (s *Server) AddCluster(arn string, brokers Brokers) {
@@ -154,14 +135,6 @@ func (s *Server) Requests(op string) int {
 	defer s.mu.Unlock()
 	return s.requests[op]
 }
-
-// SignatureFailures returns how many requests were refused because their
-// signature did not verify.
-func (s *Server) SignatureFailures() int64 { return s.guard.Failures() }
-
-// Close stops the server: open connections are closed and Close returns
-// once every handler has returned. It may be called more than once.
-func (s *Server) Close() { s.lb.Close() }
 
 // route matches a request to an operation and its cluster ARN. The ARN
 // is a single path segment, percent-encoded by the client (its '/' as
@@ -199,7 +172,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.requests[op]++
 	b, known := s.clusters[arn]
 	s.mu.Unlock()
-	s.log.Debug("mskapi: request", "op", op, "cluster", arn, "known", known)
+	s.Log.Debug("mskapi: request", "op", op, "cluster", arn, "known", known)
 	switch {
 	case !known:
 		writeError(w, http.StatusNotFound, "NotFoundException", "clusterArn",

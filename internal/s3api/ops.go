@@ -878,7 +878,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	delete(b.uploads, u.id)
 
 	res := completeMultipartUploadResult{
-		Location:     s.lb.URL() + "/" + rt.bucket + "/" + locationPath(rt.key),
+		Location:     s.URL() + "/" + rt.bucket + "/" + locationPath(rt.key),
 		Bucket:       rt.bucket,
 		Key:          rt.key,
 		ETag:         o.etag,

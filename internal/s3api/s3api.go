@@ -31,7 +31,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -125,12 +124,11 @@ type Object struct {
 	Parts int
 }
 
-// Server is a running local S3 endpoint.
+// Server is a running local S3 endpoint. Its Close and SignatureFailures
+// are those of the embedded awstest.Endpoint.
 type Server struct {
+	*awstest.Endpoint
 	opts   Options
-	log    *slog.Logger
-	guard  *awstest.Guard
-	lb     *awstest.Loopback
 	pool   *x509.CertPool
 	active atomic.Int64
 	rules  atomic.Pointer[[]Rule]
@@ -176,24 +174,22 @@ type part struct {
 
 // Start listens on a random port of 127.0.0.1 and serves S3 until Close.
 func Start(opts Options) (*Server, error) {
-	if opts.AccessKeyID == "" || opts.SecretAccessKey == "" {
-		return nil, errors.New("s3api: AccessKeyID and SecretAccessKey are required")
+	e, err := awstest.NewEndpoint(awstest.EndpointOptions{
+		Name: "s3api", Service: "s3", Region: opts.Region, Logger: opts.Logger,
+		AccessKeyID: opts.AccessKeyID, SecretAccessKey: opts.SecretAccessKey,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
+	opts.Region = e.Creds.Region
 	if opts.MinPartSize == 0 {
 		opts.MinPartSize = DefaultMinPartSize
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	s := &Server{
-		opts:    opts,
-		log:     log,
-		buckets: map[string]*bucket{},
-		counts:  map[string]int64{},
+		Endpoint: e,
+		opts:     opts,
+		buckets:  map[string]*bucket{},
+		counts:   map[string]int64{},
 	}
 	for _, b := range opts.Buckets {
 		if err := validBucketName(b); err != nil {
@@ -212,22 +208,11 @@ func Start(opts Options) (*Server, error) {
 		s.pool = pool
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	s.guard = awstest.NewGuard(awstest.Credentials{
-		AccessKeyID:     opts.AccessKeyID,
-		SecretAccessKey: opts.SecretAccessKey,
-		Region:          opts.Region,
-		Service:         "s3",
-	}, http.HandlerFunc(s.serveS3))
-	s.guard.OnFailure = func(r *http.Request, err error) {
-		s.log.Warn("s3api: request refused", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
 	// The loopback speaks HTTP/1.1 only, so Hangup can take the
 	// connection over.
-	lb, err := awstest.ListenTLS(http.HandlerFunc(s.serve), tlsConfig)
-	if err != nil {
-		return nil, fmt.Errorf("s3api: %w", err)
+	if err := s.Serve(http.HandlerFunc(s.serveS3), http.HandlerFunc(s.serve), tlsConfig); err != nil {
+		return nil, err
 	}
-	s.lb = lb
 	return s, nil
 }
 
@@ -275,7 +260,7 @@ func selfSigned() (tls.Certificate, *x509.CertPool, error) {
 // URL returns the endpoint's base URL, "http://127.0.0.1:PORT" (https
 // with Options.TLS), for the client's BaseEndpoint; clients must use path
 // style (UsePathStyle).
-func (s *Server) URL() string { return s.lb.URL() }
+func (s *Server) URL() string { return s.Endpoint.URL() }
 
 // HTTPClient returns a new HTTP client for the SDK's Options.HTTPClient,
 // with its own connection pool; with Options.TLS it trusts the server's
@@ -288,11 +273,6 @@ func (s *Server) HTTPClient() *http.Client {
 	}
 	return &http.Client{Transport: tr}
 }
-
-// Close stops the server: open connections are closed (cancelling the
-// contexts of requests in flight) and Close returns once every handler has
-// returned. It may be called more than once.
-func (s *Server) Close() { s.lb.Close() }
 
 // SetRules replaces the fault rules; none serves every request normally.
 // It may be called while requests are in flight.
@@ -312,10 +292,6 @@ func (s *Server) Requests(op string) int {
 	}
 	return int(s.counts[op])
 }
-
-// SignatureFailures returns how many requests were refused because their
-// signature did not verify.
-func (s *Server) SignatureFailures() int64 { return s.guard.Failures() }
 
 // Object returns a copy of the object stored under bucket and key.
 func (s *Server) Object(bucketName, key string) (Object, bool) {
@@ -374,7 +350,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Amz-Request-Id", requestID())
 	h.Set("X-Amz-Id-2", hostID())
-	s.guard.ServeHTTP(w, r)
+	s.Guard.ServeHTTP(w, r)
 }
 
 // requestID is an S3-style request id: 16 uppercase hex digits.
@@ -404,7 +380,7 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 			fault = f
 		}
 	}
-	s.log.Debug("s3api: request", "op", rt.op, "bucket", rt.bucket, "key", rt.key, "n", call.N, "fault", fault.active())
+	s.Log.Debug("s3api: request", "op", rt.op, "bucket", rt.bucket, "key", rt.key, "n", call.N, "fault", fault.active())
 	if !fault.active() {
 		rt.handler(s, w, r, rt)
 		return
@@ -417,7 +393,7 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			s.log.Debug("s3api: client gave up during delay", "op", rt.op, "n", call.N, "err", context.Cause(ctx))
+			s.Log.Debug("s3api: client gave up during delay", "op", rt.op, "n", call.N, "err", context.Cause(ctx))
 			return
 		}
 	}

@@ -37,8 +37,6 @@ package secretsapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -112,12 +110,11 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Server is a running local Secrets Manager endpoint.
+// Server is a running local Secrets Manager endpoint. Its URL, Close and
+// SignatureFailures are those of the embedded awstest.Endpoint.
 type Server struct {
-	opts  Options
-	log   *slog.Logger
-	guard *awstest.Guard
-	lb    *awstest.Loopback
+	*awstest.Endpoint
+	opts Options
 
 	mu       sync.Mutex
 	secrets  map[string]*secret // by name
@@ -128,60 +125,38 @@ type Server struct {
 // Start listens on a random port of 127.0.0.1 and serves the Secrets
 // Manager API until Close.
 func Start(opts Options) (*Server, error) {
-	if opts.AccessKeyID == "" || opts.SecretAccessKey == "" {
-		return nil, errors.New("secretsapi: AccessKeyID and SecretAccessKey are required")
+	e, err := awstest.NewEndpoint(awstest.EndpointOptions{
+		Name: "secretsapi", Service: "secretsmanager", Region: opts.Region, Logger: opts.Logger,
+		AccessKeyID: opts.AccessKeyID, SecretAccessKey: opts.SecretAccessKey,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
+	opts.Region = e.Creds.Region
 	if opts.AccountID == "" {
 		opts.AccountID = "123456789012"
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	s := &Server{
+		Endpoint: e,
 		opts:     opts,
-		log:      log,
 		secrets:  map[string]*secret{},
 		denied:   map[string]map[string]bool{},
 		requests: map[string]int{},
 	}
-	s.guard = awstest.NewGuard(awstest.Credentials{
-		AccessKeyID:     opts.AccessKeyID,
-		SecretAccessKey: opts.SecretAccessKey,
-		Region:          opts.Region,
-		Service:         "secretsmanager",
-	}, http.HandlerFunc(s.serveAPI))
-	s.guard.OnFailure = func(r *http.Request, err error) {
-		s.log.Warn("secretsapi: request refused", "target", r.Header.Get("X-Amz-Target"), "err", err)
+	if err := s.Serve(http.HandlerFunc(s.serveAPI), nil, nil); err != nil {
+		return nil, err
 	}
-	lb, err := awstest.Listen(s.guard)
-	if err != nil {
-		return nil, fmt.Errorf("secretsapi: %w", err)
-	}
-	s.lb = lb
 	return s, nil
 }
-
-// URL returns the endpoint's base URL, "http://127.0.0.1:PORT", for the
-// client's BaseEndpoint.
-func (s *Server) URL() string { return s.lb.URL() }
 
 // Region returns the region the endpoint serves.
 func (s *Server) Region() string { return s.opts.Region }
 
 // AccountID returns the account that owns the secrets.
 func (s *Server) AccountID() string { return s.opts.AccountID }
-
-// Close stops the server: open connections are closed (cancelling the
-// contexts of requests in flight) and Close returns once every handler has
-// returned. It may be called more than once.
-func (s *Server) Close() { s.lb.Close() }
 
 // Put stores value as the current (AWSCURRENT) version of the secret
 // called name, as a SecretString: it creates the secret, or adds a version
@@ -255,10 +230,6 @@ func (s *Server) Requests(op string) int {
 	return s.requests[op]
 }
 
-// SignatureFailures returns how many requests were refused because their
-// signature did not verify.
-func (s *Server) SignatureFailures() int64 { return s.guard.Failures() }
-
 // isDenied reports whether action is denied on the secret called name;
 // s.mu must be held.
 func (s *Server) isDenied(name, action string) bool {
@@ -308,10 +279,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	c := &call{s: s, ctx: r.Context(), op: op}
 	res, aerr := h(c, body)
 	if aerr == errAborted {
-		s.log.Debug("secretsapi: client gave up during delay", "op", op)
+		s.Log.Debug("secretsapi: client gave up during delay", "op", op)
 		return
 	}
-	s.log.Debug("secretsapi: request", "op", op, "err", aerr)
+	s.Log.Debug("secretsapi: request", "op", op, "err", aerr)
 	if aerr != nil {
 		writeError(w, id, aerr)
 		return

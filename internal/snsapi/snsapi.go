@@ -33,8 +33,6 @@ package snsapi
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -111,12 +109,11 @@ type Message struct {
 	PublishedAt time.Time
 }
 
-// Server is a running local SNS endpoint.
+// Server is a running local SNS endpoint. Its URL, Close and
+// SignatureFailures are those of the embedded awstest.Endpoint.
 type Server struct {
-	opts  Options
-	log   *slog.Logger
-	guard *awstest.Guard
-	lb    *awstest.Loopback
+	*awstest.Endpoint
+	opts Options
 
 	mu       sync.Mutex
 	topics   map[string]*topic // by name
@@ -127,12 +124,14 @@ type Server struct {
 // Start listens on a random port of 127.0.0.1 and serves the SNS API
 // until Close.
 func Start(opts Options) (*Server, error) {
-	if opts.AccessKeyID == "" || opts.SecretAccessKey == "" {
-		return nil, errors.New("snsapi: AccessKeyID and SecretAccessKey are required")
+	e, err := awstest.NewEndpoint(awstest.EndpointOptions{
+		Name: "snsapi", Service: "sns", Region: opts.Region, Logger: opts.Logger,
+		AccessKeyID: opts.AccessKeyID, SecretAccessKey: opts.SecretAccessKey,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
+	opts.Region = e.Creds.Region
 	if opts.AccountID == "" {
 		opts.AccountID = "000000000000"
 	}
@@ -142,47 +141,23 @@ func Start(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	s := &Server{
+		Endpoint: e,
 		opts:     opts,
-		log:      log,
 		topics:   map[string]*topic{},
 		requests: map[string]int{},
 	}
-	s.guard = awstest.NewGuard(awstest.Credentials{
-		AccessKeyID:     opts.AccessKeyID,
-		SecretAccessKey: opts.SecretAccessKey,
-		Region:          opts.Region,
-		Service:         "sns",
-	}, http.HandlerFunc(s.serveAPI))
-	s.guard.OnFailure = func(r *http.Request, err error) {
-		s.log.Warn("snsapi: request refused", "err", err)
+	if err := s.Serve(http.HandlerFunc(s.serveAPI), nil, nil); err != nil {
+		return nil, err
 	}
-	lb, err := awstest.Listen(s.guard)
-	if err != nil {
-		return nil, fmt.Errorf("snsapi: %w", err)
-	}
-	s.lb = lb
 	return s, nil
 }
-
-// URL returns the endpoint's base URL, "http://127.0.0.1:PORT", for the
-// client's BaseEndpoint.
-func (s *Server) URL() string { return s.lb.URL() }
 
 // TopicARN returns the ARN of the topic called name, whether or not it
 // exists: arn:aws:sns:REGION:ACCOUNT:NAME.
 func (s *Server) TopicARN(name string) string {
 	return "arn:aws:sns:" + s.opts.Region + ":" + s.opts.AccountID + ":" + name
 }
-
-// Close stops the server: open connections are closed (cancelling the
-// contexts of requests in flight) and Close returns once every handler
-// has returned. It may be called more than once.
-func (s *Server) Close() { s.lb.Close() }
 
 // CreateTopic creates a topic as the CreateTopic action does (or finds
 // the existing one with the same attributes) and returns its ARN.
@@ -218,10 +193,6 @@ func (s *Server) Requests(op string) int {
 	defer s.mu.Unlock()
 	return s.requests[op]
 }
-
-// SignatureFailures returns how many requests were refused because their
-// signature did not verify.
-func (s *Server) SignatureFailures() int64 { return s.guard.Failures() }
 
 // call is one request being served.
 type call struct {
@@ -288,12 +259,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	res, aerr := h(c)
 	switch {
 	case aerr == errAborted:
-		s.log.Debug("snsapi: client gave up during delay", "op", op)
+		s.Log.Debug("snsapi: client gave up during delay", "op", op)
 		return
 	case c.deferred != nil && aerr == nil:
 		aerr = c.deferred
 	}
-	s.log.Debug("snsapi: request", "op", op, "err", aerr)
+	s.Log.Debug("snsapi: request", "op", op, "err", aerr)
 	if aerr != nil {
 		writeError(w, id, aerr)
 		return

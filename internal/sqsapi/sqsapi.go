@@ -39,8 +39,6 @@ package sqsapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -129,12 +127,11 @@ type Message struct {
 	ReceiveCount int
 }
 
-// Server is a running local SQS endpoint.
+// Server is a running local SQS endpoint. Its URL and SignatureFailures
+// are those of the embedded awstest.Endpoint.
 type Server struct {
-	opts  Options
-	log   *slog.Logger
-	guard *awstest.Guard
-	lb    *awstest.Loopback
+	*awstest.Endpoint
+	opts Options
 
 	mu       sync.Mutex
 	queues   map[string]*queue
@@ -146,12 +143,14 @@ type Server struct {
 // Start listens on a random port of 127.0.0.1 and serves the SQS API
 // until Close.
 func Start(opts Options) (*Server, error) {
-	if opts.AccessKeyID == "" || opts.SecretAccessKey == "" {
-		return nil, errors.New("sqsapi: AccessKeyID and SecretAccessKey are required")
+	e, err := awstest.NewEndpoint(awstest.EndpointOptions{
+		Name: "sqsapi", Service: "sqs", Region: opts.Region, Logger: opts.Logger,
+		AccessKeyID: opts.AccessKeyID, SecretAccessKey: opts.SecretAccessKey,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
+	opts.Region = e.Creds.Region
 	if opts.AccountID == "" {
 		opts.AccountID = "000000000000"
 	}
@@ -164,49 +163,30 @@ func Start(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	s := &Server{
+		Endpoint: e,
 		opts:     opts,
-		log:      log,
 		queues:   map[string]*queue{},
 		handles:  map[string]*message{},
 		requests: map[string]int{},
 		changed:  make(chan struct{}),
 	}
-	s.guard = awstest.NewGuard(awstest.Credentials{
-		AccessKeyID:     opts.AccessKeyID,
-		SecretAccessKey: opts.SecretAccessKey,
-		Region:          opts.Region,
-		Service:         "sqs",
-	}, http.HandlerFunc(s.serveAPI))
-	s.guard.OnFailure = func(r *http.Request, err error) {
-		s.log.Warn("sqsapi: request refused", "target", r.Header.Get("X-Amz-Target"), "err", err)
+	if err := s.Serve(http.HandlerFunc(s.serveAPI), nil, nil); err != nil {
+		return nil, err
 	}
-	lb, err := awstest.Listen(s.guard)
-	if err != nil {
-		return nil, fmt.Errorf("sqsapi: %w", err)
-	}
-	s.lb = lb
 	return s, nil
 }
-
-// URL returns the endpoint's base URL, "http://127.0.0.1:PORT", for the
-// client's BaseEndpoint.
-func (s *Server) URL() string { return s.lb.URL() }
 
 // QueueURL returns the URL of the queue called name, whether or not it
 // exists: URL()/ACCOUNT/NAME.
 func (s *Server) QueueURL(name string) string {
-	return s.lb.URL() + "/" + s.opts.AccountID + "/" + name
+	return s.URL() + "/" + s.opts.AccountID + "/" + name
 }
 
 // Close stops the server: open connections are closed (cancelling the
 // contexts of requests in flight, long polls included) and Close returns
 // once every handler has returned. It may be called more than once.
-func (s *Server) Close() { s.lb.Close() }
+func (s *Server) Close() { s.Endpoint.Close() }
 
 // CreateQueue creates a queue as the CreateQueue operation does (or finds
 // the existing one with the same attributes) and returns its URL.
@@ -243,10 +223,6 @@ func (s *Server) Requests(op string) int {
 	defer s.mu.Unlock()
 	return s.requests[op]
 }
-
-// SignatureFailures returns how many requests were refused because their
-// signature did not verify.
-func (s *Server) SignatureFailures() int64 { return s.guard.Failures() }
 
 // call is one request being served.
 type call struct {
@@ -303,12 +279,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	res, aerr := h(c, body)
 	switch {
 	case aerr == errAborted:
-		s.log.Debug("sqsapi: client gave up during delay", "op", op)
+		s.Log.Debug("sqsapi: client gave up during delay", "op", op)
 		return
 	case c.deferred != nil && aerr == nil:
 		aerr = c.deferred
 	}
-	s.log.Debug("sqsapi: request", "op", op, "err", aerr)
+	s.Log.Debug("sqsapi: request", "op", op, "err", aerr)
 	if aerr != nil {
 		writeError(w, id, aerr)
 		return
