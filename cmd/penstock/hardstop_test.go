@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -26,8 +27,11 @@ const partitions = 8
 // (pipeline.Options.MaxUncommittedBatches, 4 by default).
 func TestHardKillLosesNothing(t *testing.T) {
 	const total = 100_000
+	const held = 10_000 // produced only after the kill
 	c := kafkatest.Start(t, partitions, "orders")
-	kafkatest.ProduceSync(t, c.Producer(t), kafkatest.Numbered("orders", partitions, 0, total, 300))
+	prod := c.Producer(t)
+	produce := kafkatest.Numbered("orders", partitions, 0, total, 300)
+	kafkatest.ProduceSync(t, prod, produce[:40_000])
 	out := filepath.Join(t.TempDir(), "out.jsonl")
 	cfg := writeConfig(t, c.Addrs[0], "orders", "g-kill", out)
 
@@ -36,14 +40,38 @@ func TestHardKillLosesNothing(t *testing.T) {
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// From its first delivery on, records keep arriving while the first
+	// process runs (1,000 every 20 ms), so that it is killed mid-stream
+	// however fast it is; the last ones are produced only after the kill,
+	// so the kill always comes before the end.
+	waitFor(t, 60*time.Second, "the first process to deliver", func() bool { return countLines(out) > 0 })
+	killed, produced := make(chan struct{}), make(chan error, 1)
+	go func() {
+		for at := 40_000; at < total-held; at += 1_000 {
+			if err := prod.ProduceSync(context.Background(), produce[at:at+1_000]...).FirstErr(); err != nil {
+				produced <- err
+				return
+			}
+			select {
+			case <-killed:
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		<-killed
+		produced <- prod.ProduceSync(context.Background(), produce[total-held:]...).FirstErr()
+	}()
 	waitFor(t, 60*time.Second, "the first process to deliver 30,000 records", func() bool { return countLines(out) >= 30_000 })
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = first.Wait()
 	atKill := countLines(out)
-	if atKill >= total {
-		t.Fatalf("the first process delivered everything before the kill (%d)", atKill)
+	close(killed)
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
+	if atKill > total-held {
+		t.Fatalf("the first process delivered %d records, more than the %d produced before the kill", atKill, total-held)
 	}
 
 	second := exec.Command(binary, "run", cfg, "--progress", "0")
