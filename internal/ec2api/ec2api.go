@@ -1,5 +1,6 @@
-// Package ec2api is a local Amazon EC2 endpoint for tests: security groups
-// and managed prefix lists held in memory, served on 127.0.0.1 in the wire
+// Package ec2api is a local Amazon EC2 endpoint for tests: security groups,
+// managed prefix lists, subnets and route tables held in memory, served on
+// 127.0.0.1 in the wire
 // protocol the aws-sdk-go-v2 ec2 client speaks (EC2 Query: POST / with a
 // form-encoded body Action=...&Version=2016-11-15, lists flattened as
 // GroupId.1, Filter.1.Value.1, XML responses), with every request's SigV4
@@ -13,12 +14,25 @@
 // (all traffic) without ports, referenced groups as UserIdGroupPairs,
 // IPv4 and IPv6 ranges and prefix list ids.
 //
+// It implements DescribeSubnets (by SubnetId.N and the filters subnet-id
+// and vpc-id) and DescribeRouteTables (by RouteTableId.N and the filters
+// route-table-id, vpc-id, association.subnet-id and association.main), the
+// calls needed to follow a subnet's traffic to its route table, both with
+// MaxResults and NextToken. A subnet is answered available, with the
+// address count its CIDR leaves after EC2's five reserved addresses. A
+// route table is answered with its routes (active; origin
+// CreateRouteTable for the local route, CreateRoute for the others) and
+// its associations: the main one (main true, no subnet) when it is its
+// VPC's main table, then one per explicitly associated subnet, with ids
+// (rtbassoc-...) that stay the same for a table and subnet.
+//
 // Errors are sent as EC2 sends them: <Response><Errors><Error><Code>..
 // </Code><Message>..</Message></Error></Errors><RequestID>..</RequestID>
 // </Response> with a 4xx status. The SDK has no types for EC2's errors: it
 // returns a smithy.GenericAPIError whose ErrorCode is the code
 // (InvalidGroup.NotFound, InvalidGroupId.Malformed,
-// InvalidPrefixListID.NotFound, UnauthorizedOperation, DryRunOperation,
+// InvalidPrefixListID.NotFound, InvalidSubnetID.NotFound,
+// InvalidRouteTableID.NotFound, UnauthorizedOperation, DryRunOperation,
 // AuthFailure, ...). Deny makes an action answer UnauthorizedOperation, as
 // a caller without the IAM permission is answered.
 //
@@ -31,8 +45,11 @@
 // read the code.)
 //
 // Not implemented: every other EC2 action (answered InvalidAction), the
-// other DescribeSecurityGroups filters (answered InvalidParameterValue),
-// tags, security group rule ids and prefix list versions.
+// other filters of the Describe actions (answered InvalidParameterValue),
+// tags, security group rule ids, prefix list versions, VPCs themselves
+// (a VPC is only the id its resources name), IPv6 subnets, route
+// propagation, blackhole routes, and gateway (edge) route table
+// associations.
 package ec2api
 
 import (
@@ -44,6 +61,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/penstock-dev/penstock/internal/awstest"
@@ -58,7 +76,13 @@ const APIVersion = "2016-11-15"
 const (
 	ActionDescribeSecurityGroups      = "ec2:DescribeSecurityGroups"
 	ActionGetManagedPrefixListEntries = "ec2:GetManagedPrefixListEntries"
+	ActionDescribeSubnets             = "ec2:DescribeSubnets"
+	ActionDescribeRouteTables         = "ec2:DescribeRouteTables"
 )
+
+// defaultVpcID is the VPC of a group, subnet or route table that names
+// none.
+const defaultVpcID = "vpc-0a1b2c3d"
 
 // Protocol values of a Permission, as EC2 reports them.
 const (
@@ -94,7 +118,7 @@ type SecurityGroup struct {
 	// Name and Description default to the ID.
 	Name        string
 	Description string
-	// VpcID is the group's VPC; empty means vpc-0a1b2c3d.
+	// VpcID is the group's VPC; empty means vpc-0a1b2c3d (defaultVpcID).
 	VpcID string
 	// Ingress and Egress are the inbound and outbound rules.
 	Ingress []Permission
@@ -167,14 +191,22 @@ type Server struct {
 	mu          sync.Mutex
 	groups      map[string]SecurityGroup // by id
 	prefixLists map[string][]string      // id → CIDRs
+	subnets     map[string]Subnet        // by id
+	routeTables map[string]RouteTable    // by id
 	denied      map[string]bool
 	requests    map[string]int
 }
 
 var (
-	groupIDRe      = regexp.MustCompile(`^sg-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	prefixListIDRe = regexp.MustCompile(`^pl-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	groupIDRe      = idRe("sg")
+	prefixListIDRe = idRe("pl")
 )
+
+// idRe matches the ids of a kind of resource: one of the prefixes
+// ("igw|vgw"), a dash, and 8 or 17 hexadecimal digits.
+func idRe(prefixes string) *regexp.Regexp {
+	return regexp.MustCompile(`^(` + prefixes + `)-([0-9a-f]{8}|[0-9a-f]{17})$`)
+}
 
 // Start listens on a random port of 127.0.0.1 and serves the EC2 API
 // until Close.
@@ -198,6 +230,8 @@ func Start(opts Options) (*Server, error) {
 		opts:        opts,
 		groups:      map[string]SecurityGroup{},
 		prefixLists: map[string][]string{},
+		subnets:     map[string]Subnet{},
+		routeTables: map[string]RouteTable{},
 		denied:      map[string]bool{},
 		requests:    map[string]int{},
 	}
@@ -211,6 +245,12 @@ func Start(opts Options) (*Server, error) {
 
 // Region returns the region the endpoint serves.
 func (s *Server) Region() string { return s.opts.Region }
+
+// arn is the ARN of the endpoint account's EC2 resource id, of the type
+// resource ("subnet", ...).
+func (s *Server) arn(resource, id string) string {
+	return fmt.Sprintf("arn:aws:ec2:%s:%s:%s/%s", s.opts.Region, s.opts.AccountID, resource, id)
+}
 
 // AddGroup registers (or replaces) a security group. It panics when the
 // group's id or a rule's CIDR or referenced id is malformed: it is for
@@ -243,7 +283,7 @@ func (s *Server) AddGroup(g SecurityGroup) {
 		g.Description = g.ID
 	}
 	if g.VpcID == "" {
-		g.VpcID = "vpc-0a1b2c3d"
+		g.VpcID = defaultVpcID
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -268,7 +308,8 @@ func (s *Server) AddPrefixList(id string, cidrs ...string) {
 
 // Deny refuses the IAM actions (ActionDescribeSecurityGroups, ...) to the
 // caller, as a missing permission would: they answer
-// UnauthorizedOperation. No actions means every action.
+// UnauthorizedOperation. An action may be named without its "ec2:"
+// (Deny("DescribeSubnets")). No actions means every action.
 func (s *Server) Deny(actions ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -276,6 +317,9 @@ func (s *Server) Deny(actions ...string) {
 		actions = []string{"*"}
 	}
 	for _, a := range actions {
+		if a != "*" && !strings.Contains(a, ":") {
+			a = "ec2:" + a
+		}
 		s.denied[a] = true
 	}
 }
@@ -349,6 +393,8 @@ var handlers = map[string]struct {
 }{
 	"DescribeSecurityGroups":      {ActionDescribeSecurityGroups, (*call).describeSecurityGroups},
 	"GetManagedPrefixListEntries": {ActionGetManagedPrefixListEntries, (*call).getManagedPrefixListEntries},
+	"DescribeSubnets":             {ActionDescribeSubnets, (*call).describeSubnets},
+	"DescribeRouteTables":         {ActionDescribeRouteTables, (*call).describeRouteTables},
 }
 
 // serveAPI handles a request whose signature verified.

@@ -3,10 +3,12 @@ package ec2api
 import (
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"path"
-	"sort"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -75,75 +77,55 @@ type getManagedPrefixListEntriesResult struct {
 // GroupName.N (all of them when neither is given) that pass the filters,
 // sorted by id.
 func (c *call) describeSecurityGroups() (any, *apiError) {
-	ids := list(c.form, "GroupId")
+	ids := list(c.form, groupIDs.param)
 	names := list(c.form, "GroupName")
-	filters, aerr := parseFilters(c.form, "group-id", "group-name", "vpc-id")
+	f, aerr := parseFilters(c.form, slices.Collect(maps.Keys(groupFilters))...)
 	if aerr != nil {
 		return nil, aerr
 	}
-	max, token, aerr := paging(c.form, len(ids)+len(names) > 0, "groupIds")
+	max, token, aerr := paging(c.form, 5, 1000)
 	if aerr != nil {
 		return nil, aerr
 	}
-	for _, id := range ids {
-		if !groupIDRe.MatchString(id) {
-			return nil, newError(http.StatusBadRequest, "InvalidGroupId.Malformed", "Invalid id: %q (expecting \"sg-...\")", id)
-		}
+	if _, ok := c.form["MaxResults"]; ok && len(ids)+len(names) > 0 {
+		return nil, newError(http.StatusBadRequest, "InvalidParameterCombination", "The parameter groupIds cannot be used with the parameter maxResults")
+	}
+	if aerr := groupIDs.check(ids); aerr != nil {
+		return nil, aerr
 	}
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
-	var picked []SecurityGroup
-	if len(ids)+len(names) == 0 {
-		for _, g := range c.s.groups {
-			picked = append(picked, g)
-		}
-	} else {
-		seen := map[string]bool{}
+	picked := c.s.groups
+	if len(ids)+len(names) > 0 {
 		var missing []string
-		for _, id := range ids {
-			g, ok := c.s.groups[id]
-			if !ok {
-				missing = append(missing, id)
-				continue
-			}
-			if !seen[id] {
-				seen[id] = true
-				picked = append(picked, g)
-			}
-		}
+		picked, missing = lookup(c.s.groups, ids)
 		for _, name := range names {
 			found := false
 			for _, g := range c.s.groups {
 				if g.Name == name {
 					found = true
-					if !seen[g.ID] {
-						seen[g.ID] = true
-						picked = append(picked, g)
-					}
+					picked[g.ID] = g
 				}
 			}
 			if !found {
 				missing = append(missing, name)
 			}
 		}
-		switch len(missing) {
-		case 0:
-		case 1:
-			return nil, newError(http.StatusBadRequest, "InvalidGroup.NotFound", "The security group '%s' does not exist", missing[0])
-		default:
-			return nil, newError(http.StatusBadRequest, "InvalidGroup.NotFound", "The security groups '%s' do not exist", strings.Join(missing, ", "))
+		if aerr := groupIDs.notFound(missing); aerr != nil {
+			return nil, aerr
 		}
 	}
-	var out []xmlGroup
-	for _, g := range picked {
-		if filters.match("group-id", g.ID) && filters.match("group-name", g.Name) && filters.match("vpc-id", g.VpcID) {
-			out = append(out, c.xmlGroup(g))
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].GroupID < out[j].GroupID })
 	res := &describeSecurityGroupsResult{}
-	res.Groups, res.NextToken, aerr = page(out, max, token)
+	res.Groups, res.NextToken, aerr = answer(picked, matcher(f, groupFilters), c.xmlGroup, max, token)
 	return res, aerr
+}
+
+// groupFilters are the DescribeSecurityGroups filters, by name: the
+// values of the group's attribute each tests.
+var groupFilters = map[string]func(SecurityGroup) []string{
+	"group-id":   func(g SecurityGroup) []string { return []string{g.ID} },
+	"group-name": func(g SecurityGroup) []string { return []string{g.Name} },
+	"vpc-id":     func(g SecurityGroup) []string { return []string{g.VpcID} },
 }
 
 // xmlGroup is g as EC2 describes it; c.s.mu is held.
@@ -182,7 +164,7 @@ func (c *call) xmlGroup(g SecurityGroup) xmlGroup {
 		GroupName:           g.Name,
 		GroupDescription:    g.Description,
 		VpcID:               g.VpcID,
-		SecurityGroupArn:    fmt.Sprintf("arn:aws:ec2:%s:%s:security-group/%s", c.s.opts.Region, c.s.opts.AccountID, g.ID),
+		SecurityGroupArn:    c.s.arn("security-group", g.ID),
 		IPPermissions:       perms(g.Ingress),
 		IPPermissionsEgress: perms(g.Egress),
 	}
@@ -198,7 +180,7 @@ func (c *call) getManagedPrefixListEntries() (any, *apiError) {
 	case !prefixListIDRe.MatchString(id):
 		return nil, newError(http.StatusBadRequest, "InvalidPrefixListId.Malformed", "Invalid id: %q (expecting \"pl-...\")", id)
 	}
-	max, token, aerr := paging(c.form, false, "")
+	max, token, aerr := paging(c.form, 1, 100)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -236,19 +218,38 @@ func parseFilters(form map[string][]string, known ...string) (filters, *apiError
 	return f, nil
 }
 
-// match reports whether v passes the filter called name: no filter, or
-// one of its values, which may hold the wildcards * and ?.
-func (f filters) match(name, v string) bool {
-	vals, ok := f[name]
+// match reports whether an item whose attribute called name has the
+// values vs (several for a list attribute, such as a route table's
+// associated subnets; none for one it lacks) passes the filter called
+// name: there is no such filter, or one of vs matches one of its values,
+// which may hold the wildcards * and ?.
+func (f filters) match(name string, vs ...string) bool {
+	pats, ok := f[name]
 	if !ok {
 		return true
 	}
-	for _, pat := range vals {
-		if ok, _ := path.Match(pat, v); ok {
-			return true
+	for _, v := range vs {
+		for _, pat := range pats {
+			if ok, _ := path.Match(pat, v); ok {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// matcher returns whether an item passes every filter of f; attrs are
+// the filters the action knows, by name: the values of the attribute each
+// tests.
+func matcher[T any](f filters, attrs map[string]func(T) []string) func(T) bool {
+	return func(it T) bool {
+		for name := range f {
+			if !f.match(name, attrs[name](it)...) {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 func contains(xs []string, x string) bool {
@@ -260,16 +261,13 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// paging reads MaxResults (5 to 1000; 0 means all) and NextToken.
-// MaxResults cannot be combined with explicit ids (named by idsParam).
-func paging(form map[string][]string, hasIDs bool, idsParam string) (max, start int, aerr *apiError) {
+// paging reads MaxResults (lo to hi, the action's bounds; 0 means all)
+// and NextToken.
+func paging(form map[string][]string, lo, hi int) (max, start int, aerr *apiError) {
 	if v, ok := form["MaxResults"]; ok {
 		n, err := strconv.Atoi(v[0])
-		if err != nil || n < 5 || n > 1000 {
-			return 0, 0, newError(http.StatusBadRequest, "InvalidParameterValue", "Value ( %s ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", v[0])
-		}
-		if hasIDs {
-			return 0, 0, newError(http.StatusBadRequest, "InvalidParameterCombination", "The parameter %s cannot be used with the parameter maxResults", idsParam)
+		if err != nil || n < lo || n > hi {
+			return 0, 0, newError(http.StatusBadRequest, "InvalidParameterValue", "Value ( %s ) for parameter maxResults is invalid. Expecting a value between %d and %d.", v[0], lo, hi)
 		}
 		max = n
 	}
@@ -294,6 +292,104 @@ func page[T any](items []T, max, start int) ([]T, string, *apiError) {
 		return items, "", nil
 	}
 	return items[:max], strconv.Itoa(start + max), nil
+}
+
+// answer returns, in id order, the items that pass keep as EC2 describes
+// them (conv), cut to the page that starts at start and holds at most max.
+func answer[T, X any](items map[string]T, keep func(T) bool, conv func(T) X, max, start int) ([]X, string, *apiError) {
+	var out []X
+	for _, id := range slices.Sorted(maps.Keys(items)) {
+		if it := items[id]; keep(it) {
+			out = append(out, conv(it))
+		}
+	}
+	return page(out, max, start)
+}
+
+// idKind is a kind of resource id, how a Describe action takes a list of
+// them, and how EC2 refuses one.
+type idKind struct {
+	param     string // "SubnetId" for SubnetId.1, SubnetId.2, ...
+	re        *regexp.Regexp
+	prefix    string // "subnet" for ids "subnet-..."
+	malformed string // the error code for a malformed id
+	unknown   string // the error code for unknown ids
+	one, many string // how the NotFound message names one unknown id, and several
+}
+
+var (
+	groupIDs      = idKind{"GroupId", groupIDRe, "sg", "InvalidGroupId.Malformed", "InvalidGroup.NotFound", "security group", "security groups"}
+	subnetIDs     = idKind{"SubnetId", subnetIDRe, "subnet", "InvalidSubnetID.Malformed", "InvalidSubnetID.NotFound", "subnet ID", "subnet IDs"}
+	routeTableIDs = idKind{"RouteTableId", routeTableIDRe, "rtb", "InvalidRouteTableId.Malformed", "InvalidRouteTableID.NotFound", "routeTable ID", "routeTable IDs"}
+)
+
+// check answers the Malformed error for the first of ids that is not of
+// the kind.
+func (k idKind) check(ids []string) *apiError {
+	for _, id := range ids {
+		if !k.re.MatchString(id) {
+			return newError(http.StatusBadRequest, k.malformed, "Invalid id: %q (expecting \"%s-...\")", id, k.prefix)
+		}
+	}
+	return nil
+}
+
+// notFound answers the NotFound error naming the missing ids; nil when
+// none is missing.
+func (k idKind) notFound(missing []string) *apiError {
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return newError(http.StatusBadRequest, k.unknown, "The %s '%s' does not exist", k.one, missing[0])
+	default:
+		return newError(http.StatusBadRequest, k.unknown, "The %s '%s' do not exist", k.many, strings.Join(missing, ", "))
+	}
+}
+
+// lookup returns the items of all named by ids, and the ids all lacks.
+func lookup[T any](all map[string]T, ids []string) (found map[string]T, missing []string) {
+	found = map[string]T{}
+	for _, id := range ids {
+		if it, ok := all[id]; ok {
+			found[id] = it
+		} else if !contains(missing, id) {
+			missing = append(missing, id)
+		}
+	}
+	return found, missing
+}
+
+// describe answers a Describe action on the items of kind k that all
+// holds: those named by the k.param.N parameters (every item when none is
+// named) that pass the Filter.N parameters, which may test the attributes
+// attrs names, in id order and as EC2 describes them (conv), a page of 5
+// to hi (MaxResults) at a time. c.s.mu is held while they are picked and
+// converted.
+func describe[T, X any](c *call, k idKind, all map[string]T, attrs map[string]func(T) []string, hi int, conv func(T) X) ([]X, string, *apiError) {
+	ids := list(c.form, k.param)
+	f, aerr := parseFilters(c.form, slices.Collect(maps.Keys(attrs))...)
+	if aerr != nil {
+		return nil, "", aerr
+	}
+	max, start, aerr := paging(c.form, 5, hi)
+	if aerr != nil {
+		return nil, "", aerr
+	}
+	if aerr := k.check(ids); aerr != nil {
+		return nil, "", aerr
+	}
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	picked := all
+	if len(ids) > 0 {
+		var missing []string
+		picked, missing = lookup(all, ids)
+		if aerr := k.notFound(missing); aerr != nil {
+			return nil, "", aerr
+		}
+	}
+	return answer(picked, matcher(f, attrs), conv, max, start)
 }
 
 // parsePrefix parses an IPv4 or IPv6 CIDR.
