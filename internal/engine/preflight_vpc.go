@@ -34,10 +34,13 @@ const resultAWSUnreachable = "EVENT_SOURCE_CONNECTION_ERROR: the VPC cannot reac
 // checkSecurityGroup names the security group checks.
 const checkSecurityGroup = "security group"
 
-// ec2API is the part of the EC2 client the security group checks use.
+// ec2API is the part of the EC2 client the security group and subnet
+// checks use.
 type ec2API interface {
 	DescribeSecurityGroups(context.Context, *awsec2.DescribeSecurityGroupsInput, ...func(*awsec2.Options)) (*awsec2.DescribeSecurityGroupsOutput, error)
 	GetManagedPrefixListEntries(context.Context, *awsec2.GetManagedPrefixListEntriesInput, ...func(*awsec2.Options)) (*awsec2.GetManagedPrefixListEntriesOutput, error)
+	DescribeSubnets(context.Context, *awsec2.DescribeSubnetsInput, ...func(*awsec2.Options)) (*awsec2.DescribeSubnetsOutput, error)
+	DescribeRouteTables(context.Context, *awsec2.DescribeRouteTablesInput, ...func(*awsec2.Options)) (*awsec2.DescribeRouteTablesOutput, error)
 }
 
 // vpcNet is how the security group checks learn addresses: host names
@@ -117,6 +120,7 @@ func vpcChecks(ctx context.Context, f *config.File, pc *config.Pipeline, brokers
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	v.run(rctx, k, brokers)
+	v.subnets(rctx, k)
 	return v.out
 }
 
@@ -262,7 +266,7 @@ func (v *vpcCheck) describe(ctx context.Context) bool {
 		if err := missing[id]; err != nil {
 			v.add(id, CheckFail, "ESM_CONFIG_NOT_VALID", apiErrorCode(err)+": "+apiErrorMessage(err),
 				fmt.Sprintf("%s does not exist in %s for these credentials' account: fix the id in source.kafka.vpc.security_groups%s, or check with the cluster account's credentials and region",
-					id, v.region, v.where(id)))
+					id, v.region, v.whereIn("security_groups", v.groups, id)))
 		}
 		for _, g := range v.found {
 			if aws.ToString(g.GroupId) == id {
@@ -272,19 +276,6 @@ func (v *vpcCheck) describe(ctx context.Context) bool {
 		}
 	}
 	return len(v.found) > 0
-}
-
-// where is " (FILE:LINE)" for the listed group id, or "".
-func (v *vpcCheck) where(id string) string {
-	i := slices.Index(v.groups, id)
-	if v.f == nil || i < 0 {
-		return ""
-	}
-	p := v.f.Pos(fmt.Sprintf("%s.source.kafka.vpc.security_groups[%d]", pipelinePath(v.f, v.pc), i))
-	if p.Line == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" (%s:%d)", v.f.Path, p.Line)
 }
 
 // skipAPI reports a call that failed for reasons other than the groups.

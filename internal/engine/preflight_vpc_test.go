@@ -111,6 +111,18 @@ func result(t *testing.T, rs []CheckResult, target string) CheckResult {
 	return CheckResult{}
 }
 
+// only keeps the results of one check (the security group tests leave
+// the subnets, which have their own, out).
+func only(check string, rs []CheckResult) []CheckResult {
+	var out []CheckResult
+	for _, r := range rs {
+		if r.Check == check {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func formatResults(rs []CheckResult) string {
 	var b strings.Builder
 	for _, r := range rs {
@@ -132,7 +144,7 @@ func TestVPCSecurityGroupsDocumentedSetupPasses(t *testing.T) {
 			ec2api.TCP(443, 443).ToCIDRs("0.0.0.0/0"),
 		}})
 	f, pc := vpcPipeline(t, sgESM)
-	got := vpcChecks(context.Background(), f, pc, vpcBrokers)
+	got := only(checkSecurityGroup, vpcChecks(context.Background(), f, pc, vpcBrokers))
 	want := []CheckResult{
 		{Target: sgESM, Detail: "exists in vpc-0a0a0a0a0a0a0a0a0: 1 inbound and 2 outbound rules"},
 		{Target: sgESM + " outbound TCP 9096", Detail: "allowed by " + sgESM + ": TCP 9096 to " + sgESM +
@@ -177,7 +189,7 @@ func TestVPCSecurityGroupsRuleForms(t *testing.T) {
 	s.AddGroup(ec2api.SecurityGroup{ID: sgExtra,
 		Egress: []ec2api.Permission{ec2api.TCP(443, 443).ToCIDRs("10.0.4.0/23", "10.0.6.0/24")}})
 	f, pc := vpcPipeline(t, sgESM, sgExtra)
-	got := vpcChecks(context.Background(), f, pc, vpcBrokers)
+	got := only(checkSecurityGroup, vpcChecks(context.Background(), f, pc, vpcBrokers))
 	for _, r := range got {
 		if r.Status != CheckOK {
 			t.Errorf("%s: %s %s %s (fix: %s)", r.Target, r.Status, r.Error, r.Detail, r.Fix)
@@ -202,7 +214,7 @@ func TestVPCSecurityGroupsRuleForms(t *testing.T) {
 	// The same endpoints outside the allowed ranges: Secrets Manager has
 	// one address outside, and fails.
 	hosts["secretsmanager.eu-west-1.amazonaws.com"] = []string{"10.0.5.12", "10.0.7.12"}
-	got = vpcChecks(context.Background(), f, pc, vpcBrokers)
+	got = only(checkSecurityGroup, vpcChecks(context.Background(), f, pc, vpcBrokers))
 	r := result(t, got, all+" outbound TCP 443")
 	if r.Status != CheckFail || r.Error != resultAWSUnreachable ||
 		r.Detail != "no outbound rule of "+sgESM+", "+sgExtra+" allows TCP 443 to secretsmanager.eu-west-1.amazonaws.com (10.0.7.12)" {
@@ -268,7 +280,7 @@ func TestVPCSecurityGroupsFailures(t *testing.T) {
 			fakeVPCNet(t, vpcHosts, vpcSource)
 			s.AddGroup(ec2api.SecurityGroup{ID: sgESM, Ingress: c.ingress, Egress: c.egress})
 			f, pc := vpcPipeline(t, sgESM)
-			got := vpcChecks(context.Background(), f, pc, vpcBrokers)
+			got := only(checkSecurityGroup, vpcChecks(context.Background(), f, pc, vpcBrokers))
 			r := result(t, got, c.target)
 			c.want.Pipeline, c.want.Check, c.want.Target = "orders", "security group", c.target
 			if r != c.want {
@@ -293,7 +305,7 @@ func TestVPCSecurityGroupsUnknownGroup(t *testing.T) {
 		Ingress: []ec2api.Permission{ec2api.TCP(9096, 9096).ToGroups(sgESM)},
 		Egress:  []ec2api.Permission{ec2api.DefaultEgress()}})
 	f, pc := vpcPipeline(t, sgESM, sgGone)
-	got := vpcChecks(context.Background(), f, pc, vpcBrokers)
+	got := only(checkSecurityGroup, vpcChecks(context.Background(), f, pc, vpcBrokers))
 	gone := result(t, got, sgGone)
 	want := CheckResult{Pipeline: "orders", Check: "security group", Target: sgGone, Status: CheckFail, Error: "ESM_CONFIG_NOT_VALID",
 		Detail: "InvalidGroup.NotFound: The security group '" + sgGone + "' does not exist",
@@ -323,7 +335,7 @@ func TestVPCSecurityGroupsCannotVerify(t *testing.T) {
 		s.AddGroup(ec2api.SecurityGroup{ID: sgESM})
 		s.Deny(ec2api.ActionDescribeSecurityGroups)
 		f, pc := vpcPipeline(t, sgESM)
-		got := vpcChecks(context.Background(), f, pc, vpcBrokers)
+		got := only(checkSecurityGroup, vpcChecks(context.Background(), f, pc, vpcBrokers))
 		want := CheckResult{Pipeline: "orders", Check: "security group", Target: sgESM, Status: CheckSkip,
 			Detail: "cannot verify the security groups: not allowed to call EC2 DescribeSecurityGroups: You are not authorized to perform this operation. " +
 				"User: arn:aws:iam::123456789012:user/penstock is not authorized to perform: ec2:DescribeSecurityGroups because no identity-based policy allows the ec2:DescribeSecurityGroups action",
@@ -342,7 +354,7 @@ func TestVPCSecurityGroupsCannotVerify(t *testing.T) {
 		t.Setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "")
 		t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "")
 		f, pc := vpcPipeline(t, sgESM)
-		got := vpcChecks(context.Background(), f, pc, vpcBrokers)
+		got := only(checkSecurityGroup, vpcChecks(context.Background(), f, pc, vpcBrokers))
 		if len(got) != 1 || got[0].Status != CheckSkip || got[0].Target != sgESM ||
 			!strings.HasPrefix(got[0].Detail, "cannot verify the security groups: no AWS credentials: ") ||
 			got[0].Fix != "give penstock check AWS credentials (environment, profile, web identity, container or instance role) allowed ec2:DescribeSecurityGroups" {
@@ -379,7 +391,7 @@ func TestVPCSecurityGroupsUnverifiable(t *testing.T) {
 	s.AddGroup(ec2api.SecurityGroup{ID: sgVPCE, Ingress: []ec2api.Permission{ec2api.TCP(443, 443).ToCIDRs("10.0.8.0/24")}})
 	s.Deny(ec2api.ActionGetManagedPrefixListEntries)
 	f, pc := vpcPipeline(t, sgESM)
-	got := vpcChecks(context.Background(), f, pc, vpcBrokers)
+	got := only(checkSecurityGroup, vpcChecks(context.Background(), f, pc, vpcBrokers))
 
 	want := map[string]CheckResult{
 		sgESM + " outbound TCP 9096": {Status: CheckSkip,
@@ -409,7 +421,7 @@ func TestVPCSecurityGroupsUnverifiable(t *testing.T) {
 	// Once the endpoints' group accepts TCP 443 from the source's group,
 	// that check passes.
 	s.AddGroup(ec2api.SecurityGroup{ID: sgVPCE, Ingress: []ec2api.Permission{ec2api.TCP(443, 443).ToGroups(sgESM)}})
-	got = vpcChecks(context.Background(), f, pc, vpcBrokers)
+	got = only(checkSecurityGroup, vpcChecks(context.Background(), f, pc, vpcBrokers))
 	if r := result(t, got, sgVPCE+" inbound TCP 443"); r.Status != CheckOK || r.Detail != "allowed by "+sgVPCE+": TCP 443 from "+sgESM {
 		t.Errorf("endpoints' group with the inbound rule: %+v", r)
 	}
@@ -423,7 +435,7 @@ func TestVPCSecurityGroupsRealNetwork(t *testing.T) {
 		Ingress: []ec2api.Permission{ec2api.TCP(1024, 65535).ToCIDRs("127.0.0.0/8")},
 		Egress:  []ec2api.Permission{ec2api.DefaultEgress()}})
 	f, pc := vpcPipeline(t, sgESM)
-	got := vpcChecks(context.Background(), f, pc, []string{"127.0.0.1:19096"})
+	got := only(checkSecurityGroup, vpcChecks(context.Background(), f, pc, []string{"127.0.0.1:19096"}))
 	for _, r := range got {
 		if r.Status != CheckOK {
 			t.Errorf("%s: %s %s", r.Target, r.Status, r.Detail)
@@ -444,7 +456,7 @@ func TestVPCSecurityGroupsDifferentVPCs(t *testing.T) {
 	s.AddGroup(ec2api.SecurityGroup{ID: sgESM, VpcID: "vpc-0a0a0a0a0a0a0a0a0", Egress: []ec2api.Permission{ec2api.DefaultEgress()}})
 	s.AddGroup(ec2api.SecurityGroup{ID: sgExtra, VpcID: "vpc-0b0b0b0b0b0b0b0b0"})
 	f, pc := vpcPipeline(t, sgESM, sgExtra)
-	got := vpcChecks(context.Background(), f, pc, vpcBrokers)
+	got := only(checkSecurityGroup, vpcChecks(context.Background(), f, pc, vpcBrokers))
 	want := CheckResult{Pipeline: "orders", Check: "security group", Target: sgESM + "," + sgExtra, Status: CheckFail, Error: "ESM_CONFIG_NOT_VALID",
 		Detail: "the security groups belong to different VPCs: " + sgESM + " in vpc-0a0a0a0a0a0a0a0a0; " + sgExtra + " in vpc-0b0b0b0b0b0b0b0b0",
 		Fix:    "list security groups of one VPC, the VPC of source.kafka.vpc.subnets"}
