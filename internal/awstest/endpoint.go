@@ -44,6 +44,11 @@ type EndpointOptions struct {
 	// both are required.
 	AccessKeyID     string
 	SecretAccessKey string
+	// SessionToken, when set, makes the key pair temporary credentials:
+	// requests must carry this token in a signed X-Amz-Security-Token
+	// header, as clients using credentials from STS do. Empty accepts
+	// requests with or without a token.
+	SessionToken string
 	// Region is the region requests must be signed for; empty means
 	// DefaultRegion.
 	Region string
@@ -68,6 +73,7 @@ func NewEndpoint(o EndpointOptions) (*Endpoint, error) {
 		Creds: Credentials{
 			AccessKeyID:     o.AccessKeyID,
 			SecretAccessKey: o.SecretAccessKey,
+			SessionToken:    o.SessionToken,
 			Region:          o.Region,
 			Service:         o.Service,
 		},

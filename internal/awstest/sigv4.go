@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
@@ -38,9 +39,15 @@ import (
 // credential scope. Service also selects how the canonical URI is built:
 // "s3" uses the path exactly as sent (single encoding), every other service
 // URI-encodes the sent path once more, as the SDKs do for them.
+//
+// SessionToken, when set, makes the key pair temporary credentials (as STS
+// issues them): a request must then carry that token in a signed
+// X-Amz-Security-Token header (or query parameter). Empty accepts requests
+// with or without a token.
 type Credentials struct {
 	AccessKeyID     string
 	SecretAccessKey string
+	SessionToken    string
 	Region          string
 	Service         string
 }
@@ -90,6 +97,9 @@ const (
 	KindPayload
 	// KindSignature: the signature does not match the one computed here.
 	KindSignature
+	// KindToken: the credentials are temporary and the request's
+	// X-Amz-Security-Token is missing or is not their session token.
+	KindToken
 )
 
 // String names the kind.
@@ -109,6 +119,8 @@ func (k Kind) String() string {
 		return "payload"
 	case KindSignature:
 		return "signature"
+	case KindToken:
+		return "token"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -131,10 +143,13 @@ func fail(k Kind, format string, args ...any) error {
 // Authorization header against c, with body as the request body (r.Body is
 // not read) and now as the server's clock.
 //
-// It checks, in order: the header's form, the access key, the credential
-// scope's region, service and terminator, X-Amz-Date and its agreement
-// with the scope's day, the clock skew (at most MaxSkew), that host and
-// x-amz-date are signed, X-Amz-Content-Sha256 when present (the body's
+// It checks, in order: the header's form, the access key, the session
+// token when c has one (X-Amz-Security-Token present and equal, compared
+// in constant time), the credential scope's region, service and
+// terminator, X-Amz-Date and its agreement with the scope's day, the
+// clock skew (at most MaxSkew), that host, x-amz-date and (when c has a
+// session token sent as a header) x-amz-security-token are signed,
+// X-Amz-Content-Sha256 when present (the body's
 // hash, UnsignedPayload or StreamingUnsignedPayloadTrailer), and finally
 // the signature over the canonical request, compared in constant time. The
 // returned error is a *VerifyError whose text says exactly what was wrong;
@@ -162,6 +177,10 @@ func VerifySigV4(r *http.Request, body []byte, c Credentials, now time.Time) err
 	// Credential scope.
 	if a.accessKey != c.AccessKeyID {
 		return fail(KindUnknownKey, "unknown access key %q", a.accessKey)
+	}
+	tokenHeader, err := checkToken(r, c)
+	if err != nil {
+		return err
 	}
 	if c.Region != "" && a.region != c.Region {
 		return fail(KindScope, "wrong region %s, want %s", a.region, c.Region)
@@ -201,6 +220,9 @@ func VerifySigV4(r *http.Request, body []byte, c Credentials, now time.Time) err
 	}
 	if lh := strings.ToLower(dateHeader); !has[lh] {
 		return fail(KindMalformed, "%s is not a signed header (SignedHeaders=%s)", lh, a.signedHeaders)
+	}
+	if tokenHeader && !has[securityTokenHeader] {
+		return fail(KindMalformed, "%s is not a signed header (SignedHeaders=%s)", securityTokenHeader, a.signedHeaders)
 	}
 
 	// Payload.
@@ -257,6 +279,32 @@ func VerifySigV4(r *http.Request, body []byte, c Credentials, now time.Time) err
 		return fail(KindSignature, "signature mismatch: canonical request was %q; string to sign was %q", canonical, stringToSign)
 	}
 	return nil
+}
+
+// securityTokenHeader carries the session token of temporary credentials.
+const securityTokenHeader = "x-amz-security-token"
+
+// checkToken checks the session token of a request signed with c's access
+// key when c has one: the X-Amz-Security-Token header, or else the query
+// parameter of that name (which the signature covers with the query),
+// must be c.SessionToken. inHeader reports that the token came in the
+// header, which must then be signed.
+func checkToken(r *http.Request, c Credentials) (inHeader bool, err error) {
+	if c.SessionToken == "" {
+		return false, nil
+	}
+	got, inHeader := headerValue(r, securityTokenHeader)
+	if !inHeader {
+		q, qerr := url.ParseQuery(rawQuery(r))
+		if qerr != nil || !q.Has("X-Amz-Security-Token") {
+			return false, fail(KindToken, "missing X-Amz-Security-Token: access key %s is temporary and needs its session token", c.AccessKeyID)
+		}
+		got = q.Get("X-Amz-Security-Token")
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(c.SessionToken)) != 1 {
+		return false, fail(KindToken, "X-Amz-Security-Token is not the session token of access key %s", c.AccessKeyID)
+	}
+	return inHeader, nil
 }
 
 type authorization struct {
@@ -543,6 +591,8 @@ func ErrorCode(d Dialect, k Kind) (code, message string) {
 			return "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."
 		case KindPayload:
 			return "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."
+		case KindToken:
+			return "InvalidToken", "The provided token is malformed or otherwise invalid."
 		}
 		return "SignatureDoesNotMatch", mismatch
 	case DialectQuery:
@@ -551,7 +601,7 @@ func ErrorCode(d Dialect, k Kind) (code, message string) {
 			return "MissingAuthenticationToken", "Request is missing Authentication Token"
 		case KindMalformed:
 			return "IncompleteSignature", "The request signature does not conform to AWS standards."
-		case KindUnknownKey:
+		case KindUnknownKey, KindToken:
 			return "InvalidClientTokenId", "The security token included in the request is invalid."
 		case KindSkew:
 			return "SignatureDoesNotMatch", "Signature expired."
@@ -563,7 +613,7 @@ func ErrorCode(d Dialect, k Kind) (code, message string) {
 		return "MissingAuthenticationTokenException", "Missing Authentication Token"
 	case KindMalformed:
 		return "IncompleteSignatureException", "The request signature does not conform to AWS standards."
-	case KindUnknownKey:
+	case KindUnknownKey, KindToken:
 		return "UnrecognizedClientException", "The security token included in the request is invalid."
 	case KindScope:
 		return "InvalidSignatureException", "Credential should be scoped to a valid region and service."

@@ -82,6 +82,9 @@ type Options struct {
 	// AccessKeyID and SecretAccessKey are the only credentials accepted.
 	AccessKeyID     string
 	SecretAccessKey string
+	// SessionToken, when set, must come with every request (temporary
+	// credentials, as an assumed role's).
+	SessionToken string
 	// AccountID is the account that owns the queues, in their URLs and
 	// ARNs; empty means 000000000000.
 	AccountID string
@@ -145,7 +148,7 @@ type Server struct {
 func Start(opts Options) (*Server, error) {
 	e, err := awstest.NewEndpoint(awstest.EndpointOptions{
 		Name: "sqsapi", Service: "sqs", Region: opts.Region, Logger: opts.Logger,
-		AccessKeyID: opts.AccessKeyID, SecretAccessKey: opts.SecretAccessKey,
+		AccessKeyID: opts.AccessKeyID, SecretAccessKey: opts.SecretAccessKey, SessionToken: opts.SessionToken,
 	})
 	if err != nil {
 		return nil, err
