@@ -30,12 +30,19 @@ type iamRun struct {
 // AWS credentials come from the environment: AKIDPIPELINE and secret.
 func startIAM(t *testing.T, form, authYAML, secret string, n int) *iamRun {
 	t.Helper()
+	return startIAMWith(t, form, authYAML, map[string]string{"AKIDPIPELINE": "pipeline-secret-value"}, "AKIDPIPELINE", secret, n)
+}
+
+// startIAMWith is startIAM with the keys the brokers know (access key id →
+// secret) and the environment's credentials given.
+func startIAMWith(t *testing.T, form, authYAML string, brokerKeys map[string]string, envKey, envSecret string, n int) *iamRun {
+	t.Helper()
 	ca := kafkatest.NewCA(t, "MSK CA")
 	opts := kafkatest.SecureOptions{ServerCA: ca, Topics: []string{"orders"}}
 	cl, broker := kafkatest.StartIAM(t, opts, kafkatest.IAMOptions{Region: "eu-west-1",
-		Secrets: map[string]string{"AKIDPIPELINE": "pipeline-secret-value"}, Mechanisms: []string{form}})
+		Secrets: brokerKeys, Mechanisms: []string{form}})
 	kafkatest.ProduceSync(t, cl.SecureProducer(t, opts), orderRecords(n))
-	awsEnv(t, "AKIDPIPELINE", secret)
+	awsEnv(t, envKey, envSecret)
 	// The region to sign for is the config's, not the environment's.
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_DEFAULT_REGION", "us-east-1")

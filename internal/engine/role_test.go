@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +114,35 @@ func TestTargetRoleRefused(t *testing.T) {
 	}
 	if n := sts.Requests("AssumeRole"); n == 0 {
 		t.Error("STS was not asked")
+	}
+}
+
+// MSK IAM with role_arn: the source assumes the role (signed with the
+// environment's credentials, which the brokers do not know) and
+// authenticates to the brokers with the role's temporary credentials, in
+// both SASL forms.
+func TestMSKIAMAssumesRoleFromConfig(t *testing.T) {
+	for _, c := range iamForms {
+		t.Run(c.name, func(t *testing.T) {
+			const role = "arn:aws:iam::123456789012:role/orders-reader"
+			sts, err := stsapi.Start(stsapi.Options{Region: "eu-west-1", AccessKeyID: "AKIDBASE", SecretAccessKey: "base-secret"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(sts.Close)
+			sts.AddRole(stsapi.Role{ARN: role, AccessKeyID: "ASIAREADER", SecretAccessKey: "reader-secret", SessionToken: "reader-token"})
+			t.Setenv("AWS_ENDPOINT_URL_STS", sts.URL())
+			auth := strings.TrimSuffix(c.auth, "}") + ", role_arn: " + role + "}"
+			r := startIAMWith(t, c.form, auth, map[string]string{"ASIAREADER": "reader-secret"}, "AKIDBASE", "base-secret", 20)
+			waitCommitted(t, r.e, 20)
+			want := kafkatest.IAMLogin{Mechanism: c.form, AccessKey: "ASIAREADER"}
+			if got := r.broker.Accepted(); !slices.Contains(got, want) {
+				t.Fatalf("the brokers accepted %v, want %v (refused: %v)", got, want, r.broker.Refused())
+			}
+			if n := sts.Requests("AssumeRole"); n < 1 {
+				t.Errorf("%d AssumeRole calls", n)
+			}
+			r.noSecretIn(t, "reader-secret", "base-secret", "reader-token")
+		})
 	}
 }
