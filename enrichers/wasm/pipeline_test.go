@@ -271,6 +271,8 @@ func (t *recordsTarget) Close(context.Context) error { return nil }
 // before while the pipeline still runs, then stops it gracefully.
 func runToEnd(t *testing.T, p *pipeline.Pipeline, src *memsource.Source, before ...func()) {
 	t.Helper()
+	// The pipeline, and its enrichers, stay up until before has run.
+	src.UntilCanceled = true
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()

@@ -29,6 +29,10 @@ type Source struct {
 	Timestamp func(partition int32, offset int64) int64
 	// ValueOf, when set, gives each record's value instead of Value.
 	ValueOf func(partition int32, offset int64) []byte
+	// UntilCanceled makes Run return only when its context ends, not as
+	// soon as every record is committed, so that a test can look at the
+	// running pipeline (its stages are closed when Run returns).
+	UntilCanceled bool
 
 	mu        sync.Mutex
 	paused    []bool
@@ -120,6 +124,10 @@ func (s *Source) Run(ctx context.Context, sink pipeline.Sink) error {
 				return nil
 			}
 		}
+	}
+	if s.UntilCanceled {
+		<-ctx.Done()
+		return nil
 	}
 	select {
 	case <-s.allDone:
