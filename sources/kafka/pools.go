@@ -9,8 +9,6 @@ import (
 	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/penstock-dev/penstock/pipeline"
 )
 
 // Without pools, franz-go allocates every fetched batch's decompressed bytes
@@ -32,22 +30,12 @@ import (
 // record). A slice is stored as the address of its first element
 // (pointer-shaped, so putting it in a sync.Pool allocates nothing); its
 // capacity is its class's size.
-const (
-	minByteClass   = 6  // 64 bytes
-	maxByteClass   = 27 // 128 MiB
-	minRecordClass = 0  // 1 record
-	maxRecordClass = 20 // 1 Mi records
-)
-
 type recordPools struct {
 	// ratio is how many times fetched batches expand when decompressed
 	// (for codecs whose output size is not in their header).
 	ratio func() float64
-	bytes [maxByteClass + 1]sync.Pool   // *byte: arrays of 1<<class bytes
-	recs  [maxRecordClass + 1]sync.Pool // *kgo.Record: arrays of 1<<class records
-
-	// Gets served from the pools rather than by allocating.
-	reusedBytes, reusedRecs atomic.Int64
+	bytes classPool[byte]
+	recs  classPool[kgo.Record]
 }
 
 var (
@@ -55,16 +43,57 @@ var (
 	_ kgo.PoolRecords         = (*recordPools)(nil)
 )
 
-// classUp is the smallest class whose size is at least n.
-func classUp(n int) int {
-	if n <= 1 {
-		return 0
-	}
-	return bits.Len(uint(n - 1))
+// The classes: 64 B to 128 MiB of decompressed bytes, 1 to 1 Mi records.
+const (
+	minByteClass, maxByteClass     = 6, 27
+	minRecordClass, maxRecordClass = 0, 20
+)
+
+func newRecordPools(ratio func() float64) *recordPools {
+	p := &recordPools{ratio: ratio}
+	p.bytes.init(minByteClass, maxByteClass)
+	p.recs.init(minRecordClass, maxRecordClass)
+	return p
 }
 
-// classDown is the largest class whose size is at most n (n > 0).
-func classDown(n int) int { return bits.Len(uint(n)) - 1 }
+// classPool holds slices of T in classes min..max: class c holds slices
+// of capacity 1<<c.
+type classPool[T any] struct {
+	min, max int
+	pools    []sync.Pool  // *T: the first element of an array of 1<<class
+	reused   atomic.Int64 // gets served from the pool rather than by allocating
+}
+
+func (p *classPool[T]) init(min, max int) {
+	p.min, p.max, p.pools = min, max, make([]sync.Pool, max+1)
+}
+
+// get returns an empty slice with room for n, or nil when n is over the
+// largest class (the caller allocates).
+func (p *classPool[T]) get(n int) []T {
+	c := p.min
+	if n > 1 {
+		c = max(c, bits.Len(uint(n-1))) // the smallest class of at least n
+	}
+	if c > p.max {
+		return nil
+	}
+	if ptr, ok := p.pools[c].Get().(*T); ok {
+		p.reused.Add(1)
+		return unsafe.Slice(ptr, 1<<c)[:0]
+	}
+	return make([]T, 0, 1<<c)
+}
+
+// put keeps s in the largest class its capacity covers; slices under the
+// smallest class are left to the garbage collector.
+func (p *classPool[T]) put(s []T) {
+	if cap(s) < 1<<p.min {
+		return
+	}
+	c := min(bits.Len(uint(cap(s)))-1, p.max)
+	p.pools[c].Put(unsafe.SliceData(s[:1]))
+}
 
 // GetDecompressBytes implements kgo.PoolDecompressBytes: a slice at least as
 // large as the batch will be once decompressed. Most compressed batches
@@ -76,50 +105,20 @@ func (p *recordPools) GetDecompressBytes(compressed []byte, codec kgo.Compressio
 	if need <= 0 {
 		need = int(math.Min(float64(len(compressed))*p.ratio()*1.25, 1<<maxByteClass))
 	}
-	c := max(classUp(need), minByteClass)
-	if c > maxByteClass {
-		return nil // the codec allocates it
-	}
-	if ptr, ok := p.bytes[c].Get().(*byte); ok {
-		p.reusedBytes.Add(1)
-		return unsafe.Slice(ptr, 1<<c)[:0]
-	}
-	return make([]byte, 0, 1<<c)
+	return p.bytes.get(need) // nil: the codec allocates it
 }
 
 // PutDecompressBytes implements kgo.PoolDecompressBytes. franz-go has zeroed
 // the bytes that were used.
-func (p *recordPools) PutDecompressBytes(b []byte) {
-	if cap(b) < 1<<minByteClass {
-		return
-	}
-	c := min(classDown(cap(b)), maxByteClass)
-	p.bytes[c].Put(unsafe.SliceData(b[:1]))
-}
+func (p *recordPools) PutDecompressBytes(b []byte) { p.bytes.put(b) }
 
 // GetRecords implements kgo.PoolRecords: a slice of zeroed records with
-// room for n.
-func (p *recordPools) GetRecords(n int) []kgo.Record {
-	c := max(classUp(n), minRecordClass)
-	if c > maxRecordClass {
-		return nil // franz-go allocates them
-	}
-	if ptr, ok := p.recs[c].Get().(*kgo.Record); ok {
-		p.reusedRecs.Add(1)
-		return unsafe.Slice(ptr, 1<<c)[:0]
-	}
-	return make([]kgo.Record, 0, 1<<c)
-}
+// room for n (nil: franz-go allocates them).
+func (p *recordPools) GetRecords(n int) []kgo.Record { return p.recs.get(n) }
 
 // PutRecords implements kgo.PoolRecords. Every record was zeroed by its
 // Recycle (or by franz-go when none was kept).
-func (p *recordPools) PutRecords(rs []kgo.Record) {
-	if cap(rs) < 1<<minRecordClass {
-		return
-	}
-	c := min(classDown(cap(rs)), maxRecordClass)
-	p.recs[c].Put(unsafe.SliceData(rs[:1]))
-}
+func (p *recordPools) PutRecords(rs []kgo.Record) { p.recs.put(rs) }
 
 // decodedLen is the size compressed data states it decompresses to, or 0
 // when it does not say (or says more than the pools hold). It only sizes a
@@ -236,35 +235,4 @@ func (l *lent) giveBack(next int64) {
 		l.recs[l.head] = nil
 		l.head++
 	}
-}
-
-// lending tracks the lent records of every partition the source owns.
-type lending struct {
-	mu    sync.Mutex
-	parts map[pipeline.TopicPartition]*lent
-}
-
-// start begins tracking tp afresh (it was just assigned).
-func (g *lending) start(tp pipeline.TopicPartition) {
-	g.mu.Lock()
-	if g.parts == nil {
-		g.parts = make(map[pipeline.TopicPartition]*lent)
-	}
-	g.parts[tp] = new(lent)
-	g.mu.Unlock()
-}
-
-// stop lets tp's records go to the garbage collector (revoked or lost: its
-// lane is gone and its records were not committed).
-func (g *lending) stop(tp pipeline.TopicPartition) {
-	g.mu.Lock()
-	delete(g.parts, tp)
-	g.mu.Unlock()
-}
-
-func (g *lending) of(tp pipeline.TopicPartition) *lent {
-	g.mu.Lock()
-	l := g.parts[tp]
-	g.mu.Unlock()
-	return l
 }

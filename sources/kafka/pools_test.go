@@ -121,14 +121,14 @@ func TestPooledFetchMemoryIsReusedOnlyAfterCommit(t *testing.T) {
 				t.Fatalf("%d of %d records delivered", len(tgt.seen), total)
 			}
 			if !raceEnabled {
-				if n := src.pools.reusedRecs.Load(); n == 0 {
+				if n := src.pools.recs.reused.Load(); n == 0 {
 					t.Error("no record slice was reused")
 				}
-				if n := src.pools.reusedBytes.Load(); cc.name != "none" && n == 0 {
+				if n := src.pools.bytes.reused.Load(); cc.name != "none" && n == 0 {
 					t.Error("no decompression buffer was reused")
 				}
 			}
-			t.Logf("reused: %d record slices, %d decompression buffers", src.pools.reusedRecs.Load(), src.pools.reusedBytes.Load())
+			t.Logf("reused: %d record slices, %d decompression buffers", src.pools.recs.reused.Load(), src.pools.bytes.reused.Load())
 		})
 	}
 }
@@ -175,7 +175,7 @@ func TestLentRecordsGivenBackUpToCommit(t *testing.T) {
 }
 
 func TestPoolClasses(t *testing.T) {
-	p := recordPools{ratio: func() float64 { return 4 }}
+	p := newRecordPools(func() float64 { return 4 })
 	b := p.GetDecompressBytes([]byte{0x80, 0x40}, kgo.CodecSnappy) // snappy header: 8192 bytes
 	if len(b) != 0 || cap(b) != 8192 {
 		t.Fatalf("snappy 8192: len %d cap %d", len(b), cap(b))
@@ -186,8 +186,8 @@ func TestPoolClasses(t *testing.T) {
 	}
 	p.PutDecompressBytes(make([]byte, 100, 20000)) // class 16384
 	b = p.GetDecompressBytes(make([]byte, 3000), kgo.CodecLz4)
-	if cap(b) != 16384 || (!raceEnabled && p.reusedBytes.Load() != 1) {
-		t.Fatalf("reuse: cap %d, reused %d", cap(b), p.reusedBytes.Load())
+	if cap(b) != 16384 || (!raceEnabled && p.bytes.reused.Load() != 1) {
+		t.Fatalf("reuse: cap %d, reused %d", cap(b), p.bytes.reused.Load())
 	}
 	if r := p.GetRecords(100); len(r) != 0 || cap(r) != 128 {
 		t.Fatalf("records: len %d cap %d", len(r), cap(r))

@@ -79,15 +79,14 @@ type Source struct {
 
 	sinkMu sync.Mutex
 	sink   pipeline.Sink
-	owned  map[pipeline.TopicPartition]struct{}
-	ready  chan struct{} // closed once sink is set
+	owned  map[pipeline.TopicPartition]*lent // the records lent to each owned partition's lane
+	ready  chan struct{}                     // closed once sink is set
 
 	commits committer
 	reboot  *rebootstrap // nil unless Config.Rebootstrap is set
 
 	compression  compression
-	pools        recordPools
-	lending      lending
+	pools        *recordPools
 	fetchSizedAt atomic.Uint64 // compression ratio (float64 bits) fetches were last sized for
 }
 
@@ -119,10 +118,10 @@ func New(cfg Config) (*Source, error) {
 	s := &Source{
 		cfg:   cfg,
 		log:   cfg.Logger.With("topic", cfg.Topic, "group", cfg.Group),
-		owned: make(map[pipeline.TopicPartition]struct{}),
+		owned: make(map[pipeline.TopicPartition]*lent),
 		ready: make(chan struct{}),
 	}
-	s.pools.ratio = s.compression.ratio
+	s.pools = newRecordPools(s.compression.ratio)
 	var reset kgo.Offset
 	switch cfg.StartingPosition {
 	case "", TrimHorizon:
@@ -148,7 +147,7 @@ func New(cfg Config) (*Source, error) {
 		kgo.OnPartitionsLost(s.onLost),
 		kgo.WithLogger(kgoLogger{l: s.log, report: s.report}),
 		kgo.WithHooks(statusHook{report: s.report}, &s.compression),
-		kgo.WithPools(&s.pools),
+		kgo.WithPools(s.pools),
 	}
 	if cfg.SessionTimeout > 0 {
 		// Heartbeat three times per session, as Kafka recommends.
@@ -243,7 +242,7 @@ func (s *Source) poll(ctx context.Context, sink pipeline.Sink) error {
 					fp := &ft.Partitions[k]
 					tp := pipeline.TopicPartition{Topic: ft.Topic, Partition: fp.Partition}
 					if len(fp.Records) > 0 {
-						if l := s.lending.of(tp); l != nil {
+						if l := s.lentTo(tp); l != nil {
 							l.add(fp.Records)
 						}
 						fill.recs = fp.Records
@@ -315,8 +314,7 @@ func (s *Source) onAssigned(ctx context.Context, _ *kgo.Client, m map[string][]i
 	list := tps(m)
 	s.sinkMu.Lock()
 	for _, tp := range list {
-		s.owned[tp] = struct{}{}
-		s.lending.start(tp)
+		s.owned[tp] = new(lent)
 	}
 	s.sinkMu.Unlock()
 	s.log.Info("partitions assigned", "partitions", fmtTPs(list))
@@ -406,9 +404,6 @@ func (s *Source) revoke(m map[string][]int32, lost bool) {
 		s.log.Info("partitions revoked; draining", "partitions", fmtTPs(list))
 	}
 	sink.Revoke(list, lost)
-	for _, tp := range list {
-		s.lending.stop(tp)
-	}
 }
 
 func (s *Source) onRevoked(_ context.Context, _ *kgo.Client, m map[string][]int32) {
@@ -440,9 +435,18 @@ func (s *Source) Resume(tp pipeline.TopicPartition) {
 	s.cl.ResumeFetchPartitions(map[string][]int32{tp.Topic: {tp.Partition}})
 }
 
+// lentTo returns the records lent to tp's lane, or nil when the source
+// does not own tp (its records, and those of a partition revoked or lost,
+// are left to the garbage collector).
+func (s *Source) lentTo(tp pipeline.TopicPartition) *lent {
+	s.sinkMu.Lock()
+	defer s.sinkMu.Unlock()
+	return s.owned[tp]
+}
+
 // Commit implements pipeline.Source.
 func (s *Source) Commit(tp pipeline.TopicPartition, next int64) pipeline.CommitWait {
-	if l := s.lending.of(tp); l != nil {
+	if l := s.lentTo(tp); l != nil {
 		l.giveBack(next)
 	}
 	return s.commits.commit(tp, next)
