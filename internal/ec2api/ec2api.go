@@ -374,7 +374,7 @@ func signatureError(err error) *apiError {
 	default:
 		e = newError(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
 	}
-	e.msg += " (" + err.Error() + ")"
+	e.Message += " (" + err.Error() + ")"
 	return e
 }
 

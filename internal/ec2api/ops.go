@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/penstock-dev/penstock/internal/awstest"
 )
 
 // The XML shapes of the answers, named as EC2 names their elements.
@@ -402,17 +404,9 @@ func parsePrefix(s string) (netip.Prefix, error) {
 }
 
 // apiError is an error answer.
-type apiError struct {
-	status int
-	code   string
-	msg    string
-}
+type apiError = awstest.APIError
 
-func (e *apiError) Error() string { return e.code + ": " + e.msg }
-
-func newError(status int, code, format string, args ...any) *apiError {
-	return &apiError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
-}
+var newError = awstest.NewAPIError
 
 const xmlns = "http://ec2.amazonaws.com/doc/" + APIVersion + "/"
 
@@ -422,8 +416,8 @@ const xmlns = "http://ec2.amazonaws.com/doc/" + APIVersion + "/"
 func writeError(w http.ResponseWriter, id string, e *apiError) {
 	body := fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
 		`<Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors><RequestID>%s</RequestID></Response>`,
-		escape(e.code), escape(e.msg), id)
-	write(w, e.status, body)
+		escape(e.Code), escape(e.Message), id)
+	write(w, e.Status, body)
 }
 
 // writeResult answers 200 with <ActionResponse xmlns=...><requestId>..

@@ -2,19 +2,14 @@ package secretsapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/penstock-dev/penstock/internal/awstest"
 )
 
 // apiError is an error answer.
-type apiError struct {
-	status int
-	code   string
-	msg    string
-}
-
-func (e *apiError) Error() string { return e.code + ": " + e.msg }
+type apiError = awstest.APIError
 
 // errAborted marks a call whose client went away during an injected
 // delay: nothing is done and nothing answered.
@@ -35,7 +30,7 @@ func statusOf(code string) int {
 
 // newError builds the error code answers with.
 func newError(code, format string, args ...any) *apiError {
-	return &apiError{status: statusOf(code), code: code, msg: fmt.Sprintf(format, args...)}
+	return awstest.NewAPIError(statusOf(code), code, format, args...)
 }
 
 // Shorthands for the errors the endpoint answers with on its own, worded
@@ -70,12 +65,12 @@ func writeError(w http.ResponseWriter, id string, e *apiError) {
 	b, _ := json.Marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"Message"`
-	}{e.code, e.msg})
+	}{e.Code, e.Message})
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("X-Amzn-RequestId", id)
 	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(e.status)
+	w.WriteHeader(e.Status)
 	w.Write(b)
 }
 

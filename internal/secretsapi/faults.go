@@ -122,7 +122,7 @@ func (f *Fault) asError() *apiError {
 	}
 	e := newError(f.Code, "%s", msg)
 	if f.Status != 0 {
-		e.status = f.Status
+		e.Status = f.Status
 	}
 	return e
 }

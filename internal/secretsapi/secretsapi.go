@@ -179,10 +179,10 @@ func (s *Server) put(name string, str *string, bin []byte) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e := checkName(name); e != nil {
-		panic("secretsapi: Put: " + e.msg)
+		panic("secretsapi: Put: " + e.Message)
 	}
 	if e := checkValue(str, bin); e != nil {
-		panic("secretsapi: Put: " + e.msg)
+		panic("secretsapi: Put: " + e.Message)
 	}
 	now := s.opts.Now()
 	sec := s.secrets[name]

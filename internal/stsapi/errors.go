@@ -2,24 +2,17 @@ package stsapi
 
 import (
 	"encoding/xml"
-	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/penstock-dev/penstock/internal/awstest"
 )
 
 // apiError is an error answer. Every error the endpoint answers on its
 // own is the caller's fault (Type Sender).
-type apiError struct {
-	status int
-	code   string
-	msg    string
-}
+type apiError = awstest.APIError
 
-func (e *apiError) Error() string { return e.code + ": " + e.msg }
-
-func newError(status int, code, format string, args ...any) *apiError {
-	return &apiError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
-}
+var newError = awstest.NewAPIError
 
 // validationError is STS's ValidationError, its answer to parameters
 // that break the model's constraints.
@@ -39,8 +32,8 @@ type errorResponse struct {
 // writeError answers with e in STS's error document.
 func writeError(w http.ResponseWriter, id string, e *apiError) {
 	doc := &errorResponse{RequestID: id}
-	doc.Error.Type, doc.Error.Code, doc.Error.Message = "Sender", e.code, e.msg
-	write(w, id, e.status, doc)
+	doc.Error.Type, doc.Error.Code, doc.Error.Message = "Sender", e.Code, e.Message
+	write(w, id, e.Status, doc)
 }
 
 // write answers with status and doc marshalled as XML.
