@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -143,17 +144,15 @@ func (v *vpcCheck) route(ctx context.Context, sn ec2types.Subnet, names []string
 	case def.NatGatewayId != nil:
 		v.addSubnet(target, CheckOK, "", fmt.Sprintf("0.0.0.0/0 through the NAT gateway %s (%s, %s)", aws.ToString(def.NatGatewayId), rtID, how), "")
 	case def.TransitGatewayId != nil, def.NetworkInterfaceId != nil, def.InstanceId != nil:
-		via := aws.ToString(def.TransitGatewayId) + aws.ToString(def.NetworkInterfaceId) + aws.ToString(def.InstanceId)
-		if def.InstanceId != nil && def.NetworkInterfaceId != nil {
-			via = aws.ToString(def.InstanceId)
-		}
+		// A NAT instance's route names the instance and its interface.
+		via := cmp.Or(aws.ToString(def.InstanceId), aws.ToString(def.TransitGatewayId), aws.ToString(def.NetworkInterfaceId))
 		v.addSubnet(target, CheckOK, "", fmt.Sprintf("0.0.0.0/0 through %s (%s, %s), which must lead on to the internet through NAT", via, rtID, how), "")
 	case strings.HasPrefix(aws.ToString(def.GatewayId), "igw-"):
 		v.addSubnet(target, CheckFail, resultAWSUnreachable,
 			fmt.Sprintf("%s (%s) sends 0.0.0.0/0 to the internet gateway %s, which the event source's network interfaces cannot use: they have no public addresses",
 				rtID, how, aws.ToString(def.GatewayId)), natFix)
 	default:
-		via := aws.ToString(def.GatewayId) + aws.ToString(def.VpcPeeringConnectionId)
+		via := cmp.Or(aws.ToString(def.GatewayId), aws.ToString(def.VpcPeeringConnectionId))
 		v.addSubnet(target, CheckSkip, "", fmt.Sprintf("%s (%s) sends 0.0.0.0/0 to %s, which Penstock cannot follow", rtID, how, via),
 			"make sure "+via+" leads to the AWS APIs, or "+natFix)
 	}
