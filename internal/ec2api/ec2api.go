@@ -1,5 +1,6 @@
 // Package ec2api is a local Amazon EC2 endpoint for tests: security groups,
-// managed prefix lists, subnets and route tables held in memory, served on
+// managed prefix lists, subnets, route tables and network ACLs held in
+// memory, served on
 // 127.0.0.1 in the wire
 // protocol the aws-sdk-go-v2 ec2 client speaks (EC2 Query: POST / with a
 // form-encoded body Action=...&Version=2016-11-15, lists flattened as
@@ -25,6 +26,15 @@
 // its associations: the main one (main true, no subnet) when it is its
 // VPC's main table, then one per explicitly associated subnet, with ids
 // (rtbassoc-...) that stay the same for a table and subnet.
+//
+// It implements DescribeNetworkAcls (by NetworkAclId.N and the filters
+// network-acl-id, vpc-id, default, association.subnet-id and
+// association.network-acl-id, with MaxResults and NextToken). An ACL is
+// answered with its entries, outbound then inbound, each by rule number,
+// ending with EC2's "*" rules (32767 deny 0.0.0.0/0, and 32768 deny ::/0
+// when it has IPv6 entries), and with its associations: every subnet of a
+// VPC that no ACL lists is associated with the VPC's default ACL, as in
+// EC2, where each subnet has exactly one network ACL.
 //
 // Errors are sent as EC2 sends them: <Response><Errors><Error><Code>..
 // </Code><Message>..</Message></Error></Errors><RequestID>..</RequestID>
@@ -193,6 +203,7 @@ type Server struct {
 	prefixLists map[string][]string      // id → CIDRs
 	subnets     map[string]Subnet        // by id
 	routeTables map[string]RouteTable    // by id
+	networkACLs map[string]NetworkACL    // by id
 	denied      map[string]bool
 	requests    map[string]int
 }
@@ -232,6 +243,7 @@ func Start(opts Options) (*Server, error) {
 		prefixLists: map[string][]string{},
 		subnets:     map[string]Subnet{},
 		routeTables: map[string]RouteTable{},
+		networkACLs: map[string]NetworkACL{},
 		denied:      map[string]bool{},
 		requests:    map[string]int{},
 	}
@@ -395,6 +407,7 @@ var handlers = map[string]struct {
 	"GetManagedPrefixListEntries": {ActionGetManagedPrefixListEntries, (*call).getManagedPrefixListEntries},
 	"DescribeSubnets":             {ActionDescribeSubnets, (*call).describeSubnets},
 	"DescribeRouteTables":         {ActionDescribeRouteTables, (*call).describeRouteTables},
+	"DescribeNetworkAcls":         {ActionDescribeNetworkAcls, (*call).describeNetworkAcls},
 }
 
 // serveAPI handles a request whose signature verified.

@@ -103,19 +103,7 @@ func (s *Server) AddRouteTable(rt RouteTable) {
 	fail := func(format string, args ...any) {
 		panic(fmt.Sprintf("ec2api: AddRouteTable %s: %s", rt.ID, fmt.Sprintf(format, args...)))
 	}
-	vpc, err := vpcOf(rt.VpcID)
-	if err != nil {
-		fail("%v", err)
-	}
-	rt.VpcID = vpc
-	for i, sn := range rt.Subnets {
-		if !subnetIDRe.MatchString(sn) {
-			fail("%q is not a subnet id", sn)
-		}
-		if slices.Contains(rt.Subnets[:i], sn) {
-			fail("subnet %s is listed twice", sn)
-		}
-	}
+	rt.VpcID = vpcAndSubnets(rt.VpcID, rt.Subnets, fail)
 	for i, r := range rt.Routes {
 		if err := r.check(); err != nil {
 			fail("route %d: %v", i, err)
@@ -139,6 +127,25 @@ func (s *Server) AddRouteTable(rt RouteTable) {
 		}
 	}
 	s.routeTables[rt.ID] = rt
+}
+
+// vpcAndSubnets checks the VPC and the subnets a route table or a network
+// ACL names, calling fail (which panics) on the first malformed one, and
+// returns the VPC (see vpcOf).
+func vpcAndSubnets(vpcID string, subnets []string, fail func(format string, args ...any)) string {
+	vpc, err := vpcOf(vpcID)
+	if err != nil {
+		fail("%v", err)
+	}
+	for i, sn := range subnets {
+		if !subnetIDRe.MatchString(sn) {
+			fail("%q is not a subnet id", sn)
+		}
+		if slices.Contains(subnets[:i], sn) {
+			fail("subnet %s is listed twice", sn)
+		}
+	}
+	return vpc
 }
 
 // vpcOf is the VPC a resource naming id is in: id, or defaultVpcID for
@@ -351,7 +358,7 @@ func (c *call) xmlRouteTable(rt RouteTable) xmlRouteTable {
 	}
 	assoc := func(subnet string) xmlAssociation {
 		return xmlAssociation{
-			RouteTableAssociationID: associationID(rt.ID, subnet),
+			RouteTableAssociationID: associationID("rtbassoc", rt.ID, subnet),
 			RouteTableID:            rt.ID,
 			SubnetID:                subnet,
 			Main:                    subnet == "",
@@ -367,9 +374,11 @@ func (c *call) xmlRouteTable(rt RouteTable) xmlRouteTable {
 	return x
 }
 
-// associationID is the id of the association of route table rtb with
-// subnet (its main association for ""): the same for the same two.
-func associationID(rtb, subnet string) string {
-	sum := sha256.Sum256([]byte(rtb + "/" + subnet))
-	return "rtbassoc-" + hex.EncodeToString(sum[:])[:17]
+// associationID is the id of the association of a route table or network
+// ACL (owner) with subnet (a route table's main association for ""):
+// prefix ("rtbassoc", "aclassoc"), a dash and 17 hexadecimal digits, the
+// same for the same two.
+func associationID(prefix, owner, subnet string) string {
+	sum := sha256.Sum256([]byte(owner + "/" + subnet))
+	return prefix + "-" + hex.EncodeToString(sum[:])[:17]
 }

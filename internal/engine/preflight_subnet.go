@@ -36,6 +36,7 @@ func (v *vpcCheck) subnets(ctx context.Context, k *config.Kafka) {
 	}
 	names := awsEndpoints(v.region, k)
 	private, resolved := v.privateEndpoints(ctx, names)
+	var good []ec2types.Subnet // in the groups' VPC
 	for _, id := range ids {
 		sn, ok := found[id]
 		if !ok {
@@ -50,7 +51,9 @@ func (v *vpcCheck) subnets(ctx context.Context, k *config.Kafka) {
 		v.addSubnet(id, CheckOK, "", fmt.Sprintf("exists in %s, %s, %s", aws.ToString(sn.VpcId),
 			aws.ToString(sn.AvailabilityZone), aws.ToString(sn.CidrBlock)), "")
 		v.route(ctx, sn, names, private, resolved)
+		good = append(good, sn)
 	}
+	v.networkACLs(ctx, good)
 }
 
 // describeSubnets fetches the listed subnets and fails the ones that do
@@ -91,6 +94,7 @@ func (v *vpcCheck) describeSubnets(ctx context.Context, ids []string) (map[strin
 // privateEndpoints reports whether every AWS endpoint name resolves, where
 // Penstock runs, to private addresses only: VPC endpoints with private DNS.
 // resolved says what they resolved to, for the report.
+// The addresses are kept for the network ACL checks (v.endpoints).
 func (v *vpcCheck) privateEndpoints(ctx context.Context, names []string) (bool, []string) {
 	var resolved []string
 	private := true
@@ -98,6 +102,7 @@ func (v *vpcCheck) privateEndpoints(ctx context.Context, names []string) (bool, 
 		as, err := v.lookup(ctx, name)
 		if err != nil {
 			resolved = append(resolved, name+" (not resolved)")
+			v.endpoints = append(v.endpoints, endpointAddrs{name: name})
 			private = false
 			continue
 		}
@@ -105,6 +110,7 @@ func (v *vpcCheck) privateEndpoints(ctx context.Context, names []string) (bool, 
 			private = private && a.IsPrivate()
 		}
 		resolved = append(resolved, name+" ("+joinAddrs(as)+")")
+		v.endpoints = append(v.endpoints, endpointAddrs{name, as})
 	}
 	return private, resolved
 }

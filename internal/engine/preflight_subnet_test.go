@@ -86,14 +86,7 @@ func TestVPCSubnetsRouteToAWSAPIs(t *testing.T) {
 			}
 			got := subnetChecks(t)
 			want := []CheckResult{exists, {Pipeline: "orders", Check: "subnet", Target: route, Status: CheckOK, Detail: tc.detail}}
-			if len(got) != len(want) {
-				t.Fatalf("%d results, want %d:\n%s", len(got), len(want), formatResults(got))
-			}
-			for i, w := range want {
-				if got[i] != w {
-					t.Errorf("result %d:\n got %+v\nwant %+v", i, got[i], w)
-				}
-			}
+			sameResults(t, got, want)
 			if n := s.Requests("DescribeSubnets"); n != 1 {
 				t.Errorf("%d DescribeSubnets calls, want 1", n)
 			}

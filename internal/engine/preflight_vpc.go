@@ -41,6 +41,7 @@ type ec2API interface {
 	GetManagedPrefixListEntries(context.Context, *awsec2.GetManagedPrefixListEntriesInput, ...func(*awsec2.Options)) (*awsec2.GetManagedPrefixListEntriesOutput, error)
 	DescribeSubnets(context.Context, *awsec2.DescribeSubnetsInput, ...func(*awsec2.Options)) (*awsec2.DescribeSubnetsOutput, error)
 	DescribeRouteTables(context.Context, *awsec2.DescribeRouteTablesInput, ...func(*awsec2.Options)) (*awsec2.DescribeRouteTablesOutput, error)
+	DescribeNetworkAcls(context.Context, *awsec2.DescribeNetworkAclsInput, ...func(*awsec2.Options)) (*awsec2.DescribeNetworkAclsOutput, error)
 }
 
 // vpcNet is how the security group checks learn addresses: host names
@@ -119,7 +120,8 @@ func vpcChecks(ctx context.Context, f *config.File, pc *config.Pipeline, brokers
 	// An EC2 API the network cannot reach must not hold the check up.
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	v.run(rctx, k, brokers)
+	v.resolveBrokers(rctx, brokers)
+	v.run(rctx, k)
 	v.subnets(rctx, k)
 	return v.out
 }
@@ -138,6 +140,18 @@ type vpcCheck struct {
 	prefixes map[string][]netip.Prefix // prefix list id → entries
 	plErrs   map[string]error          // prefix list id → why it could not be read
 	sources  []netip.Addr              // Penstock's addresses toward the brokers
+
+	ports      []int                // the brokers' ports, in order of appearance
+	addrs      map[int][]netip.Addr // port → the addresses of its brokers
+	unresolved map[int][]string     // port → the brokers whose names did not resolve
+	endpoints  []endpointAddrs      // the AWS endpoints, resolved by the subnet checks
+}
+
+// endpointAddrs is an AWS endpoint name and its addresses (none: it did
+// not resolve).
+type endpointAddrs struct {
+	name  string
+	addrs []netip.Addr
 }
 
 func (v *vpcCheck) add(target, status, errCode, detail, fix string) {
@@ -148,7 +162,7 @@ func (v *vpcCheck) add(target, status, errCode, detail, fix string) {
 // own reports whether id is one of the source's groups.
 func (v *vpcCheck) own(id string) bool { return slices.Contains(v.groups, id) }
 
-func (v *vpcCheck) run(ctx context.Context, k *config.Kafka, brokers []string) {
+func (v *vpcCheck) run(ctx context.Context, k *config.Kafka) {
 	if !v.describe(ctx) {
 		return
 	}
@@ -178,39 +192,41 @@ func (v *vpcCheck) run(ctx context.Context, k *config.Kafka, brokers []string) {
 			"list security groups of one VPC, the VPC of source.kafka.vpc.subnets")
 	}
 
-	// Broker addresses, by port in order of appearance.
-	var ports []int
-	addrs := map[int][]netip.Addr{}
-	unresolved := map[int][]string{}
+	for _, port := range v.ports {
+		v.brokerEgress(ctx, port, v.addrs[port], v.unresolved[port])
+		v.brokerIngress(ctx, port)
+	}
+	v.httpsEgress(ctx, k)
+}
+
+// resolveBrokers resolves the brokers' addresses, by port in order of
+// appearance, and Penstock's own addresses toward them.
+func (v *vpcCheck) resolveBrokers(ctx context.Context, brokers []string) {
+	v.addrs, v.unresolved = map[int][]netip.Addr{}, map[int][]string{}
 	for _, b := range brokers {
 		host, ps, err := net.SplitHostPort(b)
 		port, perr := strconv.Atoi(ps)
 		if err != nil || perr != nil {
 			continue
 		}
-		if _, ok := addrs[port]; !ok {
-			ports = append(ports, port)
-			addrs[port] = nil
+		if _, ok := v.addrs[port]; !ok {
+			v.ports = append(v.ports, port)
+			v.addrs[port] = nil
 		}
 		as, err := v.lookup(ctx, host)
 		if err != nil {
-			unresolved[port] = append(unresolved[port], host)
+			v.unresolved[port] = append(v.unresolved[port], host)
 			continue
 		}
 		for _, a := range as {
-			if !slices.Contains(addrs[port], a) {
-				addrs[port] = append(addrs[port], a)
+			if !slices.Contains(v.addrs[port], a) {
+				v.addrs[port] = append(v.addrs[port], a)
 			}
 			if src, err := vpcNet.sourceAddr(a); err == nil && !slices.Contains(v.sources, src) {
 				v.sources = append(v.sources, src)
 			}
 		}
 	}
-	for _, port := range ports {
-		v.brokerEgress(ctx, port, addrs[port], unresolved[port])
-		v.brokerIngress(ctx, port)
-	}
-	v.httpsEgress(ctx, k)
 }
 
 // lookup resolves host (an IP address stays itself).

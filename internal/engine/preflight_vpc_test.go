@@ -74,6 +74,12 @@ func startEC2(t *testing.T) *ec2api.Server {
 // Manager) whose source has vpc settings with groups.
 func vpcPipeline(t *testing.T, groups ...string) (*config.File, *config.Pipeline) {
 	t.Helper()
+	return vpcPipelineSubnets(t, []string{subnetESM}, groups...)
+}
+
+// vpcPipelineSubnets is vpcPipeline listing subnets.
+func vpcPipelineSubnets(t *testing.T, subnets []string, groups ...string) (*config.File, *config.Pipeline) {
+	t.Helper()
 	yaml := fmt.Sprintf(`version: 1
 pipelines:
   - name: orders
@@ -85,10 +91,10 @@ pipelines:
         tls: {}
         auth: {mechanism: SASL_SCRAM_512_AUTH, secret: "secretsmanager:prod/kafka"}
         vpc:
-          subnets: [subnet-0123456789abcdef0]
+          subnets: [%s]
           security_groups: [%s]
     target: {file: {path: out.jsonl}}
-`, strings.Join(groups, ", "))
+`, strings.Join(subnets, ", "), strings.Join(groups, ", "))
 	f, err := config.Parse(filepath.Join(t.TempDir(), "pipelines.yaml"), []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +129,19 @@ func only(check string, rs []CheckResult) []CheckResult {
 	return out
 }
 
+// sameResults fails the test unless got is want, in order.
+func sameResults(t *testing.T, got, want []CheckResult) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d results, want %d:\n%s", len(got), len(want), formatResults(got))
+	}
+	for i, w := range want {
+		if got[i] != w {
+			t.Errorf("result %d:\n got %+v\nwant %+v", i, got[i], w)
+		}
+	}
+}
+
 func formatResults(rs []CheckResult) string {
 	var b strings.Builder
 	for _, r := range rs {
@@ -152,15 +171,10 @@ func TestVPCSecurityGroupsDocumentedSetupPasses(t *testing.T) {
 		{Target: sgESM + " inbound TCP 9096", Detail: "allowed by " + sgESM + ": TCP 9096 from " + sgESM + " (itself)"},
 		{Target: sgESM + " outbound TCP 443", Detail: "allowed to all destinations by " + sgESM + ": TCP 443 to 0.0.0.0/0"},
 	}
-	if len(got) != len(want) {
-		t.Fatalf("%d results, want %d:\n%s", len(got), len(want), formatResults(got))
+	for i := range want {
+		want[i].Pipeline, want[i].Check, want[i].Status = "orders", "security group", CheckOK
 	}
-	for i, w := range want {
-		w.Pipeline, w.Check, w.Status = "orders", "security group", CheckOK
-		if got[i] != w {
-			t.Errorf("result %d:\n got %+v\nwant %+v", i, got[i], w)
-		}
-	}
+	sameResults(t, got, want)
 	if n := s.Requests("DescribeSecurityGroups"); n != 1 {
 		t.Errorf("%d DescribeSecurityGroups calls, want 1", n)
 	}

@@ -1,0 +1,349 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/penstock-dev/penstock/sources/kafka"
+)
+
+// checkNACL names the network ACL checks.
+const checkNACL = "network acl"
+
+// Replies come back to the ephemeral port the connection left from.
+// Network ACLs are stateless, so each reply needs an inbound rule of its
+// own; the range is the one AWS documents for Lambda's and NAT gateways'
+// connections.
+const ephemeralLo, ephemeralHi = 1024, 65535
+
+// aclDefaultRules are the numbers EC2 gives the "*" rules that end every
+// network ACL and deny what no numbered rule decided: 32767 for IPv4,
+// 32768 for IPv6. Numbered rules go up to 32766.
+const aclDefaultRule, aclDefaultRuleIPv6 = 32767, 32768
+
+// networkACLs checks the network ACL of each subnet (all in the groups'
+// VPC) against the traffic the event source makes: TCP to each broker's
+// port and TCP 443 to the AWS endpoints, out, and their replies on the
+// ephemeral ports, in. A subnet that holds brokers must also let the
+// other subnets' connections in on the broker port and their replies out.
+// Traffic between two addresses of one subnet does not cross its ACL.
+// Rules are evaluated as EC2 does: in rule number order, the first rule
+// whose protocol, ports and range match decides, and the "*" rule denies
+// the rest.
+func (v *vpcCheck) networkACLs(ctx context.Context, subnets []ec2types.Subnet) {
+	for _, sn := range subnets {
+		id := aws.ToString(sn.SubnetId)
+		out, err := v.api.DescribeNetworkAcls(ctx, &awsec2.DescribeNetworkAclsInput{
+			Filters: []ec2types.Filter{{Name: aws.String("association.subnet-id"), Values: []string{id}}}})
+		if err != nil {
+			v.skipNACLAPI(id+" network ACL", err)
+			continue
+		}
+		if len(out.NetworkAcls) == 0 {
+			v.addNACL(id+" network ACL", CheckSkip, "", "EC2 answers no network ACL associated with "+id,
+				"check that "+id+" is associated with a network ACL (every subnet is, with its VPC's default one unless another is chosen)")
+			continue
+		}
+		a := newACL(out.NetworkAcls[0])
+		cidr, _ := netip.ParsePrefix(aws.ToString(sn.CidrBlock))
+		v.naclBrokers(id, cidr, a)
+		v.naclEndpoints(id, cidr, a)
+		v.naclBrokersIn(id, cidr, a, subnets)
+	}
+}
+
+// naclBrokers checks the event source's connections from the subnet to
+// the brokers outside it.
+func (v *vpcCheck) naclBrokers(id string, cidr netip.Prefix, a *acl) {
+	target := id + " network ACL, brokers"
+	var problems, fixes, ok []string
+	for _, port := range v.ports {
+		var to []netip.Addr
+		for _, b := range v.addrs[port] {
+			if cidr.Contains(b) {
+				continue // within the subnet: no ACL between them
+			}
+			to = append(to, b)
+			p, f := a.require(true, netip.PrefixFrom(b, b.BitLen()), portRange{port, port}, "to", "broker")
+			q, g := a.require(false, netip.PrefixFrom(b, b.BitLen()), portRange{ephemeralLo, ephemeralHi}, "from", "broker")
+			problems, fixes = append(append(problems, p...), q...), append(append(fixes, f...), g...)
+		}
+		if len(to) > 0 {
+			ok = append(ok, fmt.Sprintf("TCP %d to %s", port, joinAddrs(to)))
+		}
+	}
+	switch {
+	case len(problems) > 0:
+		v.addNACL(target, CheckFail, kafka.ResultBrokerUnreachable, a.id+": "+strings.Join(problems, "; "), a.fix(fixes))
+	case len(ok) > 0:
+		v.addNACL(target, CheckOK, "", fmt.Sprintf("%s allows %s out, and the replies in (TCP %d-%d)",
+			a.id, strings.Join(ok, ", "), ephemeralLo, ephemeralHi), "")
+	}
+}
+
+// naclEndpoints checks the event source's connections from the subnet to
+// the AWS endpoints (TCP 443), at the addresses they resolve to here.
+func (v *vpcCheck) naclEndpoints(id string, cidr netip.Prefix, a *acl) {
+	target := id + " network ACL, AWS APIs"
+	var problems, fixes, ok, unresolved []string
+	for _, e := range v.endpoints {
+		if len(e.addrs) == 0 {
+			unresolved = append(unresolved, e.name)
+			continue
+		}
+		for _, ad := range e.addrs {
+			if cidr.Contains(ad) {
+				continue
+			}
+			p, f := a.require(true, netip.PrefixFrom(ad, ad.BitLen()), portRange{443, 443}, "to", e.name)
+			q, g := a.require(false, netip.PrefixFrom(ad, ad.BitLen()), portRange{ephemeralLo, ephemeralHi}, "from", e.name)
+			problems, fixes = append(append(problems, p...), q...), append(append(fixes, f...), g...)
+		}
+		ok = append(ok, e.name+" ("+joinAddrs(e.addrs)+")")
+	}
+	switch {
+	case len(problems) > 0:
+		v.addNACL(target, CheckFail, resultAWSUnreachable, a.id+": "+strings.Join(problems, "; "), a.fix(fixes))
+	case len(ok) == 0:
+		v.addNACL(target, CheckSkip, "", "cannot verify: "+strings.Join(unresolved, ", ")+" did not resolve here",
+			"run penstock check where the event source's subnets resolve the AWS endpoints (inside the VPC)")
+	default:
+		detail := fmt.Sprintf("%s allows TCP 443 out to %s, and the replies in (TCP %d-%d)", a.id, strings.Join(ok, ", "), ephemeralLo, ephemeralHi)
+		if len(unresolved) > 0 {
+			detail += "; " + strings.Join(unresolved, ", ") + " did not resolve here and was not checked"
+		}
+		v.addNACL(target, CheckOK, "", detail, "")
+	}
+}
+
+// naclBrokersIn checks, for a subnet that holds brokers, that the ACL lets
+// the other subnets' connections in on the broker ports and the replies
+// out: the event source's network interfaces may be in any of them.
+func (v *vpcCheck) naclBrokersIn(id string, cidr netip.Prefix, a *acl, subnets []ec2types.Subnet) {
+	var ports []int
+	for _, port := range v.ports {
+		if slices.ContainsFunc(v.addrs[port], cidr.Contains) {
+			ports = append(ports, port)
+		}
+	}
+	var others []netip.Prefix
+	for _, sn := range subnets {
+		if p, err := netip.ParsePrefix(aws.ToString(sn.CidrBlock)); err == nil && p != cidr {
+			others = append(others, p)
+		}
+	}
+	if len(ports) == 0 || len(others) == 0 {
+		return
+	}
+	target := id + " network ACL, brokers in it"
+	var problems, fixes []string
+	for _, port := range ports {
+		for _, o := range others {
+			p, f := a.require(false, o, portRange{port, port}, "from", "")
+			q, g := a.require(true, o, portRange{ephemeralLo, ephemeralHi}, "to", "")
+			problems, fixes = append(append(problems, p...), q...), append(append(fixes, f...), g...)
+		}
+	}
+	if len(problems) > 0 {
+		v.addNACL(target, CheckFail, kafka.ResultBrokerUnreachable, a.id+": "+strings.Join(problems, "; "), a.fix(fixes))
+		return
+	}
+	var ps, os []string
+	for _, p := range ports {
+		ps = append(ps, strconv.Itoa(p))
+	}
+	for _, o := range others {
+		os = append(os, o.String())
+	}
+	v.addNACL(target, CheckOK, "", fmt.Sprintf("%s allows TCP %s in from %s (the other subnets), and the replies out (TCP %d-%d)",
+		a.id, strings.Join(ps, ", "), strings.Join(os, ", "), ephemeralLo, ephemeralHi), "")
+}
+
+func (v *vpcCheck) addNACL(target, status, errCode, detail, fix string) {
+	v.out = append(v.out, CheckResult{Pipeline: v.pc.Name, Check: checkNACL, Target: target, Status: status,
+		Error: errCode, Detail: detail, Fix: fix})
+}
+
+// skipNACLAPI reports a DescribeNetworkAcls call that failed.
+func (v *vpcCheck) skipNACLAPI(target string, err error) {
+	if apiErrorCode(err) == "UnauthorizedOperation" {
+		v.addNACL(target, CheckSkip, "", "cannot verify the network ACL: not allowed to call EC2 DescribeNetworkAcls: "+apiErrorMessage(err),
+			"grant ec2:DescribeNetworkAcls to the identity penstock check runs as")
+		return
+	}
+	v.addNACL(target, CheckSkip, "", "cannot verify the network ACL: EC2 DescribeNetworkAcls: "+err.Error(),
+		"check the AWS credentials and region, and that the EC2 API ("+ec2EndpointEnv+" when set) is reachable")
+}
+
+// acl is a network ACL's rules that can apply to TCP, by direction, in
+// rule number order.
+type acl struct {
+	id            string
+	egress, ingrs []aclRule
+}
+
+// aclRule is one rule that can apply to TCP.
+type aclRule struct {
+	number int
+	allow  bool
+	prefix netip.Prefix
+	ports  portRange
+}
+
+// portRange is the ports lo to hi, inclusive.
+type portRange struct{ lo, hi int }
+
+func (r portRange) String() string {
+	if r.lo == r.hi {
+		return strconv.Itoa(r.lo)
+	}
+	return fmt.Sprintf("%d-%d", r.lo, r.hi)
+}
+
+func newACL(n ec2types.NetworkAcl) *acl {
+	a := &acl{id: aws.ToString(n.NetworkAclId)}
+	for _, e := range n.Entries {
+		r := aclRule{number: int(aws.ToInt32(e.RuleNumber)), allow: e.RuleAction == ec2types.RuleActionAllow, ports: portRange{0, 65535}}
+		switch strings.ToLower(aws.ToString(e.Protocol)) {
+		case "-1", "all":
+		case "6", "tcp":
+			if pr := e.PortRange; pr != nil && pr.From != nil && pr.To != nil {
+				r.ports = portRange{int(*pr.From), int(*pr.To)}
+			}
+		default:
+			continue // another protocol: never TCP
+		}
+		var err error
+		if r.prefix, err = netip.ParsePrefix(cmp.Or(aws.ToString(e.CidrBlock), aws.ToString(e.Ipv6CidrBlock))); err != nil {
+			continue
+		}
+		r.prefix = r.prefix.Masked()
+		if aws.ToBool(e.Egress) {
+			a.egress = append(a.egress, r)
+		} else {
+			a.ingrs = append(a.ingrs, r)
+		}
+	}
+	byNumber := func(x, y aclRule) int { return x.number - y.number }
+	slices.SortStableFunc(a.egress, byNumber)
+	slices.SortStableFunc(a.ingrs, byNumber)
+	return a
+}
+
+// require checks that the ACL lets TCP traffic through on ports, out to
+// (egress) or in from every address of remote. It returns what it denies
+// and the rule that would fix each, for details; dir ("to" or "from") and
+// what (the remote's name, or "") word them.
+func (a *acl) require(egress bool, remote netip.Prefix, ports portRange, dir, what string) (problems, fixes []string) {
+	rules, way := a.ingrs, "inbound"
+	if egress {
+		rules, way = a.egress, "outbound"
+	}
+	d, denied := aclDenies(rules, remote, []portRange{ports})
+	if !denied {
+		return nil, nil
+	}
+	var ps []string
+	for _, p := range d.ports {
+		ps = append(ps, p.String())
+	}
+	subject := fmt.Sprintf("%s TCP %s %s %s", way, strings.Join(ps, ", "), dir, d.remote)
+	if d.remote.IsSingleIP() {
+		subject = fmt.Sprintf("%s TCP %s %s %s", way, strings.Join(ps, ", "), dir, d.remote.Addr())
+	}
+	if what != "" {
+		subject += " (" + what + ")"
+	}
+	fix := fmt.Sprintf("an %s rule allowing TCP %s %s %s", way, ports, dir, remote)
+	if d.rule == 0 || d.rule == aclDefaultRule || d.rule == aclDefaultRuleIPv6 {
+		return []string{"no rule allows " + subject + " (the * rule denies it)"}, []string{fix}
+	}
+	return []string{fmt.Sprintf("rule %d denies %s", d.rule, subject)}, []string{fmt.Sprintf("%s, numbered below %d", fix, d.rule)}
+}
+
+// fix words the fixes of one ACL.
+func (a *acl) fix(fixes []string) string {
+	return "add to " + a.id + " " + strings.Join(uniq(fixes), "; ") +
+		" (network ACLs are stateless: replies need rules of their own)"
+}
+
+// aclDenial is the first traffic a direction's rules deny: the rule (0:
+// no rule decided it), the ports and the remote addresses.
+type aclDenial struct {
+	rule   int
+	ports  []portRange
+	remote netip.Prefix
+}
+
+// aclDenies reports the first TCP traffic on ports (sorted, disjoint)
+// with the addresses of remote that rules (one direction, in order) do not
+// allow. A rule whose range holds remote decides the ports it covers for
+// all of remote; a rule whose range lies inside remote decides for part of
+// it only, so remote's two halves are followed on from that rule apart.
+func aclDenies(rules []aclRule, remote netip.Prefix, ports []portRange) (aclDenial, bool) {
+	for i, r := range rules {
+		if len(ports) == 0 {
+			return aclDenial{}, false
+		}
+		if !r.prefix.Overlaps(remote) {
+			continue
+		}
+		if r.prefix.Bits() > remote.Bits() {
+			lo, hi := halves(remote)
+			if d, denied := aclDenies(rules[i:], lo, ports); denied {
+				return d, true
+			}
+			return aclDenies(rules[i:], hi, ports)
+		}
+		in, rest := cut(ports, r.ports)
+		if len(in) == 0 {
+			continue
+		}
+		if !r.allow {
+			return aclDenial{rule: r.number, ports: in, remote: remote}, true
+		}
+		ports = rest
+	}
+	if len(ports) > 0 {
+		return aclDenial{ports: ports, remote: remote}, true
+	}
+	return aclDenial{}, false
+}
+
+// cut splits ports into the parts inside r and the rest.
+func cut(ports []portRange, r portRange) (in, rest []portRange) {
+	for _, p := range ports {
+		lo, hi := max(p.lo, r.lo), min(p.hi, r.hi)
+		if lo > hi {
+			rest = append(rest, p)
+			continue
+		}
+		in = append(in, portRange{lo, hi})
+		if p.lo < lo {
+			rest = append(rest, portRange{p.lo, lo - 1})
+		}
+		if hi < p.hi {
+			rest = append(rest, portRange{hi + 1, p.hi})
+		}
+	}
+	return in, rest
+}
+
+// halves splits p (not a single address) into its two halves.
+func halves(p netip.Prefix) (netip.Prefix, netip.Prefix) {
+	bits := p.Bits() + 1
+	lo := netip.PrefixFrom(p.Addr(), bits).Masked()
+	b := lo.Addr().AsSlice()
+	b[(bits-1)/8] |= 0x80 >> ((bits - 1) % 8)
+	a, _ := netip.AddrFromSlice(b)
+	return lo, netip.PrefixFrom(a, bits)
+}
