@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
+	"unicode/utf8"
 
 	"github.com/penstock-dev/penstock/pipeline"
 )
@@ -66,6 +68,10 @@ type Stats struct {
 	// ExprErrors counts runtime errors of expressions; the record was
 	// treated as not matching that filter.
 	ExprErrors int64
+	// LastExprError describes a recent one: the filter, the record and
+	// expr's message (see Criteria.FilterErrors). Empty when there was
+	// none.
+	LastExprError string
 }
 
 // Criteria is compiled FilterCriteria: a record passes if ANY filter
@@ -87,6 +93,8 @@ type Criteria struct {
 	pool    sync.Pool
 
 	exprErrors atomic.Int64
+	lastErr    atomic.Pointer[string] // see noteError
+	lastErrAt  atomic.Int64           // when lastErr was set, Unix nanoseconds
 }
 
 // filter is one compiled filter: a pattern formula or an expression.
@@ -174,7 +182,51 @@ func Compile(specs []Spec) (*Criteria, error) {
 
 // Stats returns the counts so far.
 func (c *Criteria) Stats() Stats {
-	return Stats{ExprErrors: c.exprErrors.Load()}
+	s := Stats{ExprErrors: c.exprErrors.Load()}
+	if p := c.lastErr.Load(); p != nil {
+		s.LastExprError = *p
+	}
+	return s
+}
+
+// FilterErrors implements pipeline.FilterErrorReporter: the expressions'
+// runtime errors so far and a recent one.
+func (c *Criteria) FilterErrors() (int64, string) {
+	s := c.Stats()
+	return s.ExprErrors, s.LastExprError
+}
+
+// errorNoteEvery is how often at most a runtime error is described:
+// describing one may run the record through expr's VM again.
+const errorNoteEvery = time.Second
+
+// noteError keeps a description of expression filter i's runtime error on
+// r, at most once per errorNoteEvery, so that a stream of failing records
+// costs one description per interval. The evaluation that failed may be
+// the one on the record's bytes, which knows only that it failed; the VM
+// then evaluates the record again for expr's own message.
+func (c *Criteria) noteError(i int, x *exprFilter, st *state, r *pipeline.Record, err error) {
+	now := time.Now().UnixNano()
+	at := c.lastErrAt.Load()
+	if at != 0 && now-at < int64(errorNoteEvery) || !c.lastErrAt.CompareAndSwap(at, now) {
+		return
+	}
+	if errors.Is(err, errRuntime) {
+		if _, verr := x.runVM(st, r); verr != nil {
+			err = verr
+		}
+	}
+	src := strings.Join(strings.Fields(x.src), " ") // on one line
+	if len(src) > 80 {
+		n := 77
+		for n > 0 && !utf8.RuneStart(src[n]) {
+			n--
+		}
+		src = src[:n] + "..."
+	}
+	why, _, _ := strings.Cut(err.Error(), "\n") // expr adds the source, marked, on more lines
+	msg := fmt.Sprintf("filter %d (%s) on %s[%d] offset %d: %s", i, src, r.Topic, r.Partition, r.Offset, why)
+	c.lastErr.Store(&msg)
 }
 
 // Match reports whether the record passes: whether any filter matches it.
@@ -268,6 +320,7 @@ func (c *Criteria) match(st *state, r *pipeline.Record) bool {
 		ok, err := fl.expr.run(st, r)
 		if err != nil {
 			c.exprErrors.Add(1)
+			c.noteError(i, fl.expr, st, r, err)
 			continue
 		}
 		if ok {

@@ -43,6 +43,7 @@ type exprState struct {
 type exprFilter struct {
 	prog *vm.Program
 	fast *xnode // nil: every record goes to the VM
+	src  string // the expression, for error reports
 
 	usesValue, usesKey, usesHeaders, usesKeyJSON bool
 	// topKeys are the top-level fields of value the expression reads, when
@@ -96,7 +97,7 @@ func compileExpr(filter int, src string, root *pnode) (*exprFilter, error) {
 		}
 		return nil, ce
 	}
-	x := &exprFilter{prog: prog}
+	x := &exprFilter{prog: prog, src: src}
 	node := prog.Node()
 	x.scan(node, root)
 	fc := fastCompiler{root: root}

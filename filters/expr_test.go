@@ -323,3 +323,29 @@ func TestDocExamples(t *testing.T) {
 		t.Error("a missing field with ?? 0")
 	}
 }
+
+// A runtime error is described with the filter, the record and expr's own
+// message, also when the evaluation that failed ran on the record's bytes;
+// at most one description is made per interval.
+func TestExprRuntimeErrorDescribed(t *testing.T) {
+	c := mustCompile(t, Spec{Expr: `value.status == "paid"`}, Spec{Expr: `value.amount > 100`}, Spec{Expr: `value.amount * 2 > 100`})
+	if n, last := c.FilterErrors(); n != 0 || last != "" {
+		t.Fatalf("before any record: %d, %q", n, last)
+	}
+	r := val(sp(`{"status":"open"}`))
+	r.Topic, r.Partition, r.Offset = "orders", 3, 42
+	if c.Match(r) {
+		t.Fatal("matched")
+	}
+	n, last := c.FilterErrors()
+	if n != 2 {
+		t.Errorf("%d errors, want 2", n)
+	}
+	const prefix = "filter 1 (value.amount > 100) on orders[3] offset 42: "
+	if want := prefix + "invalid operation: <nil> > int (1:14)"; last != want {
+		t.Errorf("last error %q, want %q", last, want)
+	}
+	if s := c.Stats(); s.ExprErrors != n || s.LastExprError != last {
+		t.Errorf("Stats %+v, FilterErrors %d %q", s, n, last)
+	}
+}

@@ -35,6 +35,9 @@ func (l *Lane) process(b *Batch) {
 			}
 		}
 	}
+	if p.filterErrs != nil {
+		p.noteFilterErrors()
+	}
 	if l.enrich(b) != done {
 		return
 	}

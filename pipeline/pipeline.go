@@ -30,10 +30,16 @@ type Pipeline struct {
 	log         *slog.Logger
 	src         Source
 	filter      Filter
-	batchFilter BatchFilter // filter, when it filters whole batches
-	enrichers   []Enricher
-	target      Target
-	onFailure   FailureHandler
+	batchFilter BatchFilter         // filter, when it filters whole batches
+	filterErrs  FilterErrorReporter // filter, when it reports errors
+	// filterLog is what was last logged of the filter's errors: their
+	// count then, and when (Unix nanoseconds); see noteFilterErrors.
+	filterLog struct {
+		n, at atomic.Int64
+	}
+	enrichers []Enricher
+	target    Target
+	onFailure FailureHandler
 
 	mu        sync.Mutex
 	lanes     map[TopicPartition]*Lane
@@ -73,8 +79,10 @@ func New(opts Options, src Source, stages Stages, target Target) *Pipeline {
 		opts.MaxRetryAttempts = onFailureRetryCap
 	}
 	bf, _ := stages.Filter.(BatchFilter)
+	fe, _ := stages.Filter.(FilterErrorReporter)
 	return &Pipeline{
 		batchFilter: bf,
+		filterErrs:  fe,
 		opts:        opts,
 		log:         opts.Logger.With("pipeline", opts.Name),
 		src:         src,
@@ -375,6 +383,11 @@ type Stats struct {
 	// batches; Retries, failed attempts; FailureRetries, failed attempts to
 	// hand records to the on-failure destination.
 	In, Delivered, Filtered, Rejected, Batches, Retries, FailureRetries int64
+	// FilterErrors counts records the filter failed on (an expression's
+	// runtime error), which did not match that filter; LastFilterError
+	// describes a recent one.
+	FilterErrors    int64
+	LastFilterError string
 	// InflightBytes is the record bytes the pipeline holds now.
 	InflightBytes int64
 	Partitions    []PartitionStats
@@ -387,6 +400,29 @@ func (s Stats) Lag() int64 {
 		n += p.Lag()
 	}
 	return n
+}
+
+// filterErrorLogEvery is how often at most a pipeline logs its filter's
+// errors.
+const filterErrorLogEvery = 10 * time.Second
+
+// noteFilterErrors logs the records the filter failed on since it last did,
+// with a recent error: the first at once, then at most once per
+// filterErrorLogEvery, so that a stream of failing records gives one
+// warning per interval. Lanes call it after filtering each batch.
+func (p *Pipeline) noteFilterErrors() {
+	n, last := p.filterErrs.FilterErrors()
+	logged := p.filterLog.n.Load()
+	if n == logged {
+		return
+	}
+	now := time.Now().UnixNano()
+	at := p.filterLog.at.Load()
+	if at != 0 && now-at < int64(filterErrorLogEvery) || !p.filterLog.at.CompareAndSwap(at, now) {
+		return
+	}
+	p.filterLog.n.Store(n)
+	p.log.Warn("the filter failed on records, which did not match it", "records", n-logged, "total", n, "last", last)
 }
 
 // Stats returns a snapshot of the pipeline's counters and lanes.
@@ -420,5 +456,8 @@ func (p *Pipeline) Stats() Stats {
 	s.Batches = p.stats.batches.Load()
 	s.Retries = p.stats.retries.Load()
 	s.InflightBytes = p.inflight.Load()
+	if p.filterErrs != nil {
+		s.FilterErrors, s.LastFilterError = p.filterErrs.FilterErrors()
+	}
 	return s
 }

@@ -3,11 +3,15 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/penstock-dev/penstock/filters"
+	"github.com/penstock-dev/penstock/internal/logtest"
 	"github.com/penstock-dev/penstock/internal/memsource"
 	"github.com/penstock-dev/penstock/pipeline"
 )
@@ -369,6 +373,41 @@ func TestFilterMarksRecordsAndCommitsThem(t *testing.T) {
 	}
 	if s := p.Stats(); s.Filtered != 50 || s.Delivered != 50 || src.Committed(0) != 100 {
 		t.Fatalf("filtered %d delivered %d committed %d", s.Filtered, s.Delivered, src.Committed(0))
+	}
+}
+
+// Records an expression fails on do not match it: they are filtered and
+// committed like the others, counted in Stats with a recent error, and
+// logged once (at most once per interval), never stopping the pipeline.
+func TestFilterErrorsCountedAndLogged(t *testing.T) {
+	src := memsource.New("t", 1, 100, []byte("x")) // a plain string: value.amount fails
+	tgt := newRecTarget()
+	crit, err := filters.Compile([]filters.Spec{{Expr: `value.amount > 100`}, {Expr: `offset % 2 == 0`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs logtest.Buffer
+	opts := fast(pipeline.Options{BatchSize: 10, BatchWindow: 0, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	p := pipeline.New(opts, src, pipeline.Stages{Filter: crit}, tgt)
+	stop := run(t, p)
+	<-src.Done()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	s := p.Stats()
+	if s.Delivered != 50 || s.Filtered != 50 || src.Committed(0) != 100 {
+		t.Errorf("delivered %d filtered %d committed %d", s.Delivered, s.Filtered, src.Committed(0))
+	}
+	const last = "filter 0 (value.amount > 100) on t[0] offset "
+	if s.FilterErrors != 100 || !strings.HasPrefix(s.LastFilterError, last) {
+		t.Errorf("FilterErrors %d, LastFilterError %q (want 100, %q...)", s.FilterErrors, s.LastFilterError, last)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "the filter failed on records"); n != 1 {
+		t.Fatalf("%d warnings, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, `last="`+last) {
+		t.Errorf("warning without the error:\n%s", out)
 	}
 }
 

@@ -105,6 +105,15 @@ type BatchFilter interface {
 	FilterBatch(b *Batch)
 }
 
+// FilterErrorReporter is a Filter that can fail on a record (an
+// expression's runtime error, for one): such a record does not match. The
+// pipeline reports the count and a recent error in Stats and logs them.
+type FilterErrorReporter interface {
+	// FilterErrors returns the errors so far and a description of a
+	// recent one ("" when there was none).
+	FilterErrors() (n int64, last string)
+}
+
 // Enricher transforms a batch in place: it may mark records, or replace
 // their bytes with bytes from the batch's arena.
 type Enricher interface {

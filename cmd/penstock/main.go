@@ -19,9 +19,12 @@ Usage:
   penstock dev [FILE] [flags]         run FILE (default pipelines.yaml) against an embedded broker
   penstock validate FILE              check FILE and print every error
   penstock check [FILE] [--pipeline NAME] [--json]
-                                      preflight: DNS, TCP, TLS, credentials, topic and
-                                      group access of every pipeline's cluster
+                                      preflight: MSK, credentials, DNS, TCP, TLS, topic and
+                                      group access of every pipeline's cluster, and its
+                                      VPC settings (security groups, subnets, routes,
+                                      network ACLs)
   penstock test filter [flags]        run records through a filter (see penstock test -h)
+  penstock test enrich [flags]        run records through a WebAssembly enricher
   penstock test FILE                  run the tests: blocks of FILE
   penstock version                    print the version
 

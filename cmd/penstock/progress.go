@@ -13,7 +13,8 @@ import (
 )
 
 // progress prints one line per pipeline: records in, delivered, filtered,
-// the delivery rate since the last line, lag and retries.
+// the delivery rate since the last line, lag, records given to the
+// on-failure destination, filter errors and retries.
 type progress struct {
 	eng  *engine.Engine
 	last map[string]int64
@@ -39,6 +40,9 @@ func (p *progress) print(w io.Writer) {
 			s.Name, s.State, num(s.In), num(s.Delivered), num(s.Filtered), num(int64(rate+0.5)), num(s.Lag()))
 		if s.Rejected > 0 {
 			line += "  on-failure " + num(s.Rejected)
+		}
+		if s.FilterErrors > 0 {
+			line += "  filter errors " + num(s.FilterErrors)
 		}
 		if s.State == pipeline.StateFailed {
 			line += "  reason " + s.Reason

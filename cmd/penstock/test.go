@@ -140,6 +140,9 @@ func cmdTestFilter(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "; %d unreadable input lines", bad)
 	}
 	fmt.Fprintln(stderr)
+	if last := crit.Stats().LastExprError; last != "" {
+		fmt.Fprintf(stderr, "expression error: %s\n", last)
+	}
 	if bad > 0 {
 		return 1
 	}

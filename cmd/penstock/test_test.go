@@ -59,6 +59,21 @@ func TestTestFilterPrintsMatchingLinesUnchanged(t *testing.T) {
 	}
 }
 
+// Records an expression fails on are filtered out and counted, and the
+// summary says what failed.
+func TestTestFilterReportsExpressionErrors(t *testing.T) {
+	in := esmLine(`{"amount": 150}`) + "\n" + esmLine(`{"total": 150}`) + "\n"
+	code, stdout, stderr := runWithStdin(in, "test", "filter", "--expr", `value.amount > 100`)
+	if code != 0 || stdout != strings.SplitAfter(in, "\n")[0] {
+		t.Fatalf("exit %d stdout %q stderr %q", code, stdout, stderr)
+	}
+	want := "2 records: 1 matched, 1 filtered out (1 expression errors, counted as not matching)\n" +
+		"expression error: filter 0 (value.amount > 100) on orders[0] offset 1: invalid operation: <nil> > int (1:14)\n"
+	if stderr != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, want)
+	}
+}
+
 func TestTestFilterCriteriaFileAndRawInput(t *testing.T) {
 	crit := filepath.Join(t.TempDir(), "criteria.json")
 	pattern := `{"value":{"status":["paid"]}}`

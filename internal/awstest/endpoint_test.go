@@ -1,7 +1,6 @@
 package awstest
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,26 +8,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/penstock-dev/penstock/internal/logtest"
 )
-
-// lockedBuffer is a log destination safe to write from the server's
-// goroutines and read from the test's.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func endpointOptions(log *slog.Logger) EndpointOptions {
 	return EndpointOptions{
@@ -99,7 +81,7 @@ func TestNewEndpointDefaults(t *testing.T) {
 // TestEndpointServe sends requests signed by the SDK's signer through the
 // Guard in front of an API handler, then closes the endpoint.
 func TestEndpointServe(t *testing.T) {
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	e, err := NewEndpoint(endpointOptions(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/penstock-dev/penstock/internal/kafkatest"
+	"github.com/penstock-dev/penstock/internal/logtest"
 	"github.com/penstock-dev/penstock/internal/mskapi"
 	"github.com/penstock-dev/penstock/internal/secretsapi"
 	"github.com/penstock-dev/penstock/pipeline"
@@ -66,7 +67,7 @@ pipelines:
     batch: {window: 10ms}
     target: {file: {path: out.jsonl}}
 `, cl.Addrs[0], indent(c.yaml, "        "))
-	var logs syncBuffer
+	var logs logtest.Buffer
 	e := startYAML(t, dir, yaml, &logs, Overrides{})
 	kafkatest.ProduceSync(t, cl.SecureProducer(t, c.cluster), orderRecords(50))
 	waitCommitted(t, e, 50)
@@ -214,7 +215,7 @@ func TestAccessFailuresAreReported(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var logs syncBuffer
+			var logs logtest.Buffer
 			e := New(slog.New(slog.NewTextHandler(&logs, nil)), Overrides{})
 			if err := e.Start(f); err != nil {
 				t.Fatal(err)
@@ -337,7 +338,7 @@ pipelines:
     batch: {window: 10ms}
     target: {file: {path: out.jsonl}}
 `, cl.Addrs[0])
-	var logs syncBuffer
+	var logs logtest.Buffer
 	e := startYAML(t, dir, yaml, &logs, Overrides{})
 	deadline := time.Now().Add(15 * time.Second)
 	for e.Pipelines()[0].Stats().LastProcessingResult != "EVENT_SOURCE_AUTHN_ERROR: SASL authentication failed" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/penstock-dev/penstock/internal/kafkatest"
+	"github.com/penstock-dev/penstock/internal/logtest"
 	"github.com/penstock-dev/penstock/pipeline/config"
 )
 
@@ -70,7 +71,7 @@ func waitLines(t *testing.T, path string, n int) {
 // startYAML parses yaml as dir/pipelines.yaml and starts its pipelines on
 // an engine logging to logs (nil discards the log); the engine is stopped
 // when the test ends.
-func startYAML(t *testing.T, dir, yaml string, logs *syncBuffer, ov Overrides) *Engine {
+func startYAML(t *testing.T, dir, yaml string, logs *logtest.Buffer, ov Overrides) *Engine {
 	t.Helper()
 	f, err := config.Parse(filepath.Join(dir, "pipelines.yaml"), []byte(yaml))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/penstock-dev/penstock/internal/kafkatest"
+	"github.com/penstock-dev/penstock/internal/logtest"
 	"github.com/penstock-dev/penstock/pipeline/config"
 )
 
@@ -19,7 +20,7 @@ import (
 type iamRun struct {
 	e      *Engine
 	broker *kafkatest.IAMBroker
-	logs   *syncBuffer
+	logs   *logtest.Buffer
 	dir    string
 }
 
@@ -68,7 +69,7 @@ pipelines:
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	e := New(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Overrides{})
 	if err := e.Start(f); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,26 +16,9 @@ import (
 
 	"github.com/penstock-dev/penstock/internal/kafkatest"
 	"github.com/penstock-dev/penstock/internal/lambdaapi"
+	"github.com/penstock-dev/penstock/internal/logtest"
 	"github.com/penstock-dev/penstock/pipeline"
 )
-
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // buildExample builds the example orders function, an unmodified
 // aws-lambda-go program.
@@ -82,7 +64,7 @@ pipelines:
         environment: {ORDERS_FAIL_EVERY: "50"}
         timeout: 5s
 `, c.Addrs[0], failures, bin)
-	var logs syncBuffer
+	var logs logtest.Buffer
 	e := startYAML(t, dir, yaml, &logs, Overrides{})
 	waitCommitted(t, e, 100)
 

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/penstock-dev/penstock/internal/kafkatest"
+	"github.com/penstock-dev/penstock/internal/logtest"
 	"github.com/penstock-dev/penstock/pipeline/config"
 )
 
@@ -45,7 +46,7 @@ pipelines:
     batch: {window: 10ms}
     target: {file: {path: out.jsonl}}
 `, cl.Addrs[0])
-	var logs syncBuffer
+	var logs logtest.Buffer
 	e := startYAML(t, dir, yaml, &logs, Overrides{})
 	deadline := time.Now().Add(20 * time.Second)
 	for e.Checks("orders") == nil {
@@ -105,7 +106,7 @@ pipelines:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs logtest.Buffer
 	for start := 1; start <= 2; start++ {
 		e := New(slog.New(slog.NewTextHandler(&logs, nil)), Overrides{SkipPreflight: true})
 		if err := e.Start(f); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/penstock-dev/penstock/internal/kafkatest"
+	"github.com/penstock-dev/penstock/internal/logtest"
 	"github.com/penstock-dev/penstock/internal/mskapi"
 )
 
@@ -43,7 +44,7 @@ pipelines:
     batch: {window: 10ms}
     target: {file: {path: out.jsonl}}
 `, arn, api.URL())
-	var logs syncBuffer
+	var logs logtest.Buffer
 	startYAML(t, dir, yaml, &logs, Overrides{SkipPreflight: true})
 	out := filepath.Join(dir, "out.jsonl")
 	waitLines(t, out, 10)

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/penstock-dev/penstock/internal/demo"
+	"github.com/penstock-dev/penstock/internal/logtest"
 )
 
 // The test functions, built once per run of the test binary.
@@ -72,22 +73,7 @@ func binary(t *testing.T, name string) string {
 }
 
 // logBuf collects a Function's JSON log records.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuf struct{ logtest.Buffer }
 
 // records returns the records logged so far whose message contains msg.
 func (l *logBuf) records(msg string) []map[string]any {
