@@ -1,6 +1,6 @@
 // Package ec2api is a local Amazon EC2 endpoint for tests: security groups,
-// managed prefix lists, subnets, route tables and network ACLs held in
-// memory, served on
+// managed prefix lists, subnets, route tables, network ACLs and network
+// interfaces held in memory, served on
 // 127.0.0.1 in the wire
 // protocol the aws-sdk-go-v2 ec2 client speaks (EC2 Query: POST / with a
 // form-encoded body Action=...&Version=2016-11-15, lists flattened as
@@ -35,6 +35,16 @@
 // when it has IPv6 entries), and with its associations: every subnet of a
 // VPC that no ACL lists is associated with the VPC's default ACL, as in
 // EC2, where each subnet has exactly one network ACL.
+//
+// It implements DescribeNetworkInterfaces (by NetworkInterfaceId.N and the
+// filters network-interface-id, subnet-id, vpc-id, description, group-id,
+// interface-type, addresses.private-ip-address (any of an interface's
+// addresses) and private-ip-address (its primary one), with MaxResults
+// and NextToken). An interface is answered in use, in its subnet's VPC
+// and availability zone, with its private IPv4 addresses (the first one
+// primary) and its security groups, named as the server's groups are (by
+// id for a group it lacks), but without attachment, public address or
+// IPv6 address.
 //
 // Errors are sent as EC2 sends them: <Response><Errors><Error><Code>..
 // </Code><Message>..</Message></Error></Errors><RequestID>..</RequestID>
@@ -198,14 +208,15 @@ type Server struct {
 	*awstest.Endpoint
 	opts Options
 
-	mu          sync.Mutex
-	groups      map[string]SecurityGroup // by id
-	prefixLists map[string][]string      // id → CIDRs
-	subnets     map[string]Subnet        // by id
-	routeTables map[string]RouteTable    // by id
-	networkACLs map[string]NetworkACL    // by id
-	denied      map[string]bool
-	requests    map[string]int
+	mu                sync.Mutex
+	groups            map[string]SecurityGroup    // by id
+	prefixLists       map[string][]string         // id → CIDRs
+	subnets           map[string]Subnet           // by id
+	routeTables       map[string]RouteTable       // by id
+	networkACLs       map[string]NetworkACL       // by id
+	networkInterfaces map[string]NetworkInterface // by id
+	denied            map[string]bool
+	requests          map[string]int
 }
 
 var (
@@ -237,15 +248,16 @@ func Start(opts Options) (*Server, error) {
 		opts.Principal = "arn:aws:iam::" + opts.AccountID + ":user/penstock"
 	}
 	s := &Server{
-		Endpoint:    e,
-		opts:        opts,
-		groups:      map[string]SecurityGroup{},
-		prefixLists: map[string][]string{},
-		subnets:     map[string]Subnet{},
-		routeTables: map[string]RouteTable{},
-		networkACLs: map[string]NetworkACL{},
-		denied:      map[string]bool{},
-		requests:    map[string]int{},
+		Endpoint:          e,
+		opts:              opts,
+		groups:            map[string]SecurityGroup{},
+		prefixLists:       map[string][]string{},
+		subnets:           map[string]Subnet{},
+		routeTables:       map[string]RouteTable{},
+		networkACLs:       map[string]NetworkACL{},
+		networkInterfaces: map[string]NetworkInterface{},
+		denied:            map[string]bool{},
+		requests:          map[string]int{},
 	}
 	// serve verifies signatures itself, so no API handler goes behind the
 	// Guard.
@@ -408,6 +420,7 @@ var handlers = map[string]struct {
 	"DescribeSubnets":             {ActionDescribeSubnets, (*call).describeSubnets},
 	"DescribeRouteTables":         {ActionDescribeRouteTables, (*call).describeRouteTables},
 	"DescribeNetworkAcls":         {ActionDescribeNetworkAcls, (*call).describeNetworkAcls},
+	"DescribeNetworkInterfaces":   {ActionDescribeNetworkInterfaces, (*call).describeNetworkInterfaces},
 }
 
 // serveAPI handles a request whose signature verified.

@@ -43,6 +43,46 @@ func client(s *Server, key, sec string) *ec2.Client {
 	})
 }
 
+// testDeny checks Deny for action op: named with or without "ec2:", or by
+// Deny() for every action, call (a dry run or not) is refused with
+// UnauthorizedOperation and the action's name, while otherOp's call
+// (other) still succeeds when only op is denied; after Allow, call
+// succeeds. Refused calls count in Requests.
+func testDeny(t *testing.T, s *Server, op, otherOp string, call func(dryRun bool) error, other func() error) {
+	t.Helper()
+	denied := func(what string, err error) {
+		t.Helper()
+		code, msg := apiCode(t, err)
+		if code != "UnauthorizedOperation" || !strings.Contains(msg, "is not authorized to perform: ec2:"+op) {
+			t.Errorf("%s: %s: %s; want UnauthorizedOperation for ec2:%s", what, code, msg, op)
+		}
+	}
+	before := s.Requests(op)
+	s.Deny(op)
+	denied("named without ec2:", call(false))
+	denied("dry run", call(true))
+	if err := other(); err != nil {
+		t.Errorf("%s while only %s is denied: %v", otherOp, op, err)
+	}
+	s.Allow()
+	if err := call(false); err != nil {
+		t.Errorf("after Allow: %v", err)
+	}
+	s.Deny("ec2:" + op)
+	denied("named with ec2:", call(false))
+	s.Allow()
+	s.Deny(otherOp)
+	if err := call(false); err != nil {
+		t.Errorf("%s while only %s is denied: %v", op, otherOp, err)
+	}
+	s.Allow()
+	s.Deny()
+	denied("every action denied", call(false))
+	if n := s.Requests(op) - before; n != 6 {
+		t.Errorf("Requests = %d, want 6 (refused calls count)", n)
+	}
+}
+
 // apiCode returns the EC2 error code err carries, or "" with a test error.
 func apiCode(t *testing.T, err error) (code, msg string) {
 	t.Helper()

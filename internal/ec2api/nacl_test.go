@@ -333,33 +333,13 @@ func TestDescribeNetworkAclsDenied(t *testing.T) {
 	s := acls(t)
 	c := client(s, akid, secret)
 	ctx := context.Background()
-	denied := func(what string, err error) {
-		t.Helper()
-		code, msg := apiCode(t, err)
-		if code != "UnauthorizedOperation" || !strings.Contains(msg, "is not authorized to perform: ec2:DescribeNetworkAcls") {
-			t.Errorf("%s: %s: %s; want UnauthorizedOperation for ec2:DescribeNetworkAcls", what, code, msg)
-		}
-	}
-
-	s.Deny("DescribeNetworkAcls")
-	_, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{})
-	denied("named without ec2:", err)
-	_, err = c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{DryRun: aws.Bool(true)})
-	denied("dry run", err)
-	if _, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{}); err != nil {
-		t.Errorf("DescribeRouteTables while only DescribeNetworkAcls is denied: %v", err)
-	}
-	s.Allow()
-	if _, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{}); err != nil {
-		t.Errorf("after Allow: %v", err)
-	}
-	s.Deny(ActionDescribeNetworkAcls)
-	_, err = c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{NetworkAclIds: []string{aclDefA}})
-	denied("ActionDescribeNetworkAcls", err)
-	s.Allow()
-	s.Deny()
-	_, err = c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{})
-	denied("every action denied", err)
+	testDeny(t, s, "DescribeNetworkAcls", "DescribeRouteTables", func(dryRun bool) error {
+		_, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{DryRun: aws.Bool(dryRun)})
+		return err
+	}, func() error {
+		_, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{})
+		return err
+	})
 }
 
 func TestDescribeNetworkAclsPages(t *testing.T) {

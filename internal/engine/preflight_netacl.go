@@ -33,32 +33,125 @@ const aclDefaultRule, aclDefaultRuleIPv6 = 32767, 32768
 // networkACLs checks the network ACL of each subnet (all in the groups'
 // VPC) against the traffic the event source makes: TCP to each broker's
 // port and TCP 443 to the AWS endpoints, out, and their replies on the
-// ephemeral ports, in. A subnet that holds brokers must also let the
-// other subnets' connections in on the broker port and their replies out.
-// Traffic between two addresses of one subnet does not cross its ACL.
-// Rules are evaluated as EC2 does: in rule number order, the first rule
-// whose protocol, ports and range match decides, and the "*" rule denies
-// the rest.
+// ephemeral ports, in. The subnets that hold brokers (listed or not: the
+// brokers' network interfaces tell) must also let the event source's
+// subnets in on the broker port and the replies out. Traffic between two
+// addresses of one subnet does not cross its ACL. Rules are evaluated as
+// EC2 does: in rule number order, the first rule whose protocol, ports and
+// range match decides, and the "*" rule denies the rest.
 func (v *vpcCheck) networkACLs(ctx context.Context, subnets []ec2types.Subnet) {
+	var cidrs []netip.Prefix
+	for _, sn := range subnets {
+		if p, err := netip.ParsePrefix(aws.ToString(sn.CidrBlock)); err == nil {
+			cidrs = append(cidrs, p)
+		}
+	}
 	for _, sn := range subnets {
 		id := aws.ToString(sn.SubnetId)
-		out, err := v.api.DescribeNetworkAcls(ctx, &awsec2.DescribeNetworkAclsInput{
-			Filters: []ec2types.Filter{{Name: aws.String("association.subnet-id"), Values: []string{id}}}})
-		if err != nil {
-			v.skipNACLAPI(id+" network ACL", err)
+		a, ok := v.subnetACL(ctx, id)
+		if !ok {
 			continue
 		}
-		if len(out.NetworkAcls) == 0 {
-			v.addNACL(id+" network ACL", CheckSkip, "", "EC2 answers no network ACL associated with "+id,
-				"check that "+id+" is associated with a network ACL (every subnet is, with its VPC's default one unless another is chosen)")
-			continue
-		}
-		a := newACL(out.NetworkAcls[0])
 		cidr, _ := netip.ParsePrefix(aws.ToString(sn.CidrBlock))
 		v.naclBrokers(id, cidr, a)
 		v.naclEndpoints(id, cidr, a)
-		v.naclBrokersIn(id, cidr, a, subnets)
+		var ports []int
+		for _, port := range v.ports {
+			if slices.ContainsFunc(v.addrs[port], cidr.Contains) {
+				ports = append(ports, port)
+			}
+		}
+		others := slices.DeleteFunc(slices.Clone(cidrs), func(p netip.Prefix) bool { return p == cidr })
+		v.naclBrokersIn(id, a, ports, others)
 	}
+	v.brokerSubnetACLs(ctx, cidrs)
+}
+
+// subnetACL reads the network ACL of subnet id; ok is false (and the
+// reason reported) when it cannot.
+func (v *vpcCheck) subnetACL(ctx context.Context, id string) (*acl, bool) {
+	out, err := v.api.DescribeNetworkAcls(ctx, &awsec2.DescribeNetworkAclsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("association.subnet-id"), Values: []string{id}}}})
+	if err != nil {
+		v.skipNACLAPI(id+" network ACL", "DescribeNetworkAcls", err)
+		return nil, false
+	}
+	if len(out.NetworkAcls) == 0 {
+		v.addNACL(id+" network ACL", CheckSkip, "", "EC2 answers no network ACL associated with "+id,
+			"check that "+id+" is associated with a network ACL (every subnet is, with its VPC's default one unless another is chosen)")
+		return nil, false
+	}
+	return newACL(out.NetworkAcls[0]), true
+}
+
+// brokerSubnetACLs checks the network ACLs of the subnets that hold
+// brokers outside the listed subnets (cidrs), found by the brokers'
+// private addresses on the VPC's network interfaces.
+func (v *vpcCheck) brokerSubnetACLs(ctx context.Context, cidrs []netip.Prefix) {
+	var outside []string
+	for _, port := range v.ports {
+		for _, b := range v.addrs[port] {
+			if b.IsPrivate() && !slices.ContainsFunc(cidrs, func(p netip.Prefix) bool { return p.Contains(b) }) &&
+				!slices.Contains(outside, b.String()) {
+				outside = append(outside, b.String())
+			}
+		}
+	}
+	if len(outside) == 0 || len(cidrs) == 0 {
+		return
+	}
+	out, err := v.api.DescribeNetworkInterfaces(ctx, &awsec2.DescribeNetworkInterfacesInput{
+		Filters: []ec2types.Filter{{Name: aws.String("addresses.private-ip-address"), Values: outside}}})
+	if err != nil {
+		v.skipNACLAPI("brokers' subnets network ACL", "DescribeNetworkInterfaces", err)
+		return
+	}
+	bySubnet := map[string][]netip.Addr{} // subnet → the brokers' addresses in it
+	var order []string
+	found := map[string]bool{}
+	for _, eni := range out.NetworkInterfaces {
+		for _, pa := range eni.PrivateIpAddresses {
+			a, err := netip.ParseAddr(aws.ToString(pa.PrivateIpAddress))
+			if err != nil || !slices.Contains(outside, a.String()) {
+				continue
+			}
+			id := aws.ToString(eni.SubnetId)
+			if bySubnet[id] == nil {
+				order = append(order, id)
+			}
+			bySubnet[id] = append(bySubnet[id], a)
+			found[a.String()] = true
+		}
+	}
+	for _, id := range order {
+		a, ok := v.subnetACL(ctx, id)
+		if !ok {
+			continue
+		}
+		var ports []int
+		for _, port := range v.ports {
+			if slices.ContainsFunc(v.addrs[port], func(b netip.Addr) bool { return slices.Contains(bySubnet[id], b) }) {
+				ports = append(ports, port)
+			}
+		}
+		v.naclBrokersIn(id, a, ports, cidrs)
+	}
+	for _, b := range outside {
+		if !found[b] {
+			v.addNACL(b+" network ACL", CheckSkip, "", "no network interface these credentials can see holds the broker address "+b+
+				" (another account or VPC): the network ACL of its subnet is not checked",
+				"make sure that ACL lets "+joinPrefixes(cidrs)+" in on the broker port and the replies out (TCP "+portRange{ephemeralLo, ephemeralHi}.String()+")")
+		}
+	}
+}
+
+// joinPrefixes is ", "-separated ps.
+func joinPrefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 // naclBrokers checks the event source's connections from the subnet to
@@ -125,22 +218,10 @@ func (v *vpcCheck) naclEndpoints(id string, cidr netip.Prefix, a *acl) {
 	}
 }
 
-// naclBrokersIn checks, for a subnet that holds brokers, that the ACL lets
-// the other subnets' connections in on the broker ports and the replies
-// out: the event source's network interfaces may be in any of them.
-func (v *vpcCheck) naclBrokersIn(id string, cidr netip.Prefix, a *acl, subnets []ec2types.Subnet) {
-	var ports []int
-	for _, port := range v.ports {
-		if slices.ContainsFunc(v.addrs[port], cidr.Contains) {
-			ports = append(ports, port)
-		}
-	}
-	var others []netip.Prefix
-	for _, sn := range subnets {
-		if p, err := netip.ParsePrefix(aws.ToString(sn.CidrBlock)); err == nil && p != cidr {
-			others = append(others, p)
-		}
-	}
+// naclBrokersIn checks, for a subnet whose brokers listen on ports, that
+// its ACL lets the event source's subnets (others; its network interfaces
+// may be in any of them) in on those ports, and the replies out.
+func (v *vpcCheck) naclBrokersIn(id string, a *acl, ports []int, others []netip.Prefix) {
 	if len(ports) == 0 || len(others) == 0 {
 		return
 	}
@@ -157,15 +238,12 @@ func (v *vpcCheck) naclBrokersIn(id string, cidr netip.Prefix, a *acl, subnets [
 		v.addNACL(target, CheckFail, kafka.ResultBrokerUnreachable, a.id+": "+strings.Join(problems, "; "), a.fix(fixes))
 		return
 	}
-	var ps, os []string
-	for _, p := range ports {
-		ps = append(ps, strconv.Itoa(p))
+	ps := make([]string, len(ports))
+	for i, p := range ports {
+		ps[i] = strconv.Itoa(p)
 	}
-	for _, o := range others {
-		os = append(os, o.String())
-	}
-	v.addNACL(target, CheckOK, "", fmt.Sprintf("%s allows TCP %s in from %s (the other subnets), and the replies out (TCP %d-%d)",
-		a.id, strings.Join(ps, ", "), strings.Join(os, ", "), ephemeralLo, ephemeralHi), "")
+	v.addNACL(target, CheckOK, "", fmt.Sprintf("%s allows TCP %s in from %s (the event source's subnets), and the replies out (TCP %d-%d)",
+		a.id, strings.Join(ps, ", "), joinPrefixes(others), ephemeralLo, ephemeralHi), "")
 }
 
 func (v *vpcCheck) addNACL(target, status, errCode, detail, fix string) {
@@ -173,14 +251,15 @@ func (v *vpcCheck) addNACL(target, status, errCode, detail, fix string) {
 		Error: errCode, Detail: detail, Fix: fix})
 }
 
-// skipNACLAPI reports a DescribeNetworkAcls call that failed.
-func (v *vpcCheck) skipNACLAPI(target string, err error) {
+// skipNACLAPI reports an EC2 call (op) of the network ACL checks that
+// failed.
+func (v *vpcCheck) skipNACLAPI(target, op string, err error) {
 	if apiErrorCode(err) == "UnauthorizedOperation" {
-		v.addNACL(target, CheckSkip, "", "cannot verify the network ACL: not allowed to call EC2 DescribeNetworkAcls: "+apiErrorMessage(err),
-			"grant ec2:DescribeNetworkAcls to the identity penstock check runs as")
+		v.addNACL(target, CheckSkip, "", "cannot verify the network ACL: not allowed to call EC2 "+op+": "+apiErrorMessage(err),
+			"grant ec2:DescribeNetworkAcls and ec2:DescribeNetworkInterfaces to the identity penstock check runs as")
 		return
 	}
-	v.addNACL(target, CheckSkip, "", "cannot verify the network ACL: EC2 DescribeNetworkAcls: "+err.Error(),
+	v.addNACL(target, CheckSkip, "", "cannot verify the network ACL: EC2 "+op+": "+err.Error(),
 		"check the AWS credentials and region, and that the EC2 API ("+ec2EndpointEnv+" when set) is reachable")
 }
 

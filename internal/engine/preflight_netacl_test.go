@@ -68,13 +68,19 @@ func TestACLDenies(t *testing.T) {
 const (
 	aclESM    = "acl-0a1a1a1a1a1a1a1a1"
 	aclCustom = "acl-0b2b2b2b2b2b2b2b2"
+	subnetB1  = "subnet-0b1b1b1b1b1b1b1b1" // 10.0.1.0/24, b-1's
+	subnetB2  = "subnet-0b2b2b2b2b2b2b2b2" // 10.0.2.0/24, b-2's
 )
 
-// naclSetup is subnetSetup with a NAT gateway and the VPC's default
-// network ACL holding entries.
+// naclSetup is subnetSetup with a NAT gateway, the brokers' subnets and
+// network interfaces, and the VPC's default network ACL holding entries.
 func naclSetup(t *testing.T, hosts map[string][]string, entries ...ec2api.ACLEntry) *ec2api.Server {
 	t.Helper()
 	s := subnetSetup(t, hosts, ec2api.Route{Destination: "0.0.0.0/0", NatGatewayID: "nat-0123456789abcdef0"})
+	s.AddSubnet(ec2api.Subnet{ID: subnetB1, VpcID: vpcMain, CIDR: "10.0.1.0/24"})
+	s.AddSubnet(ec2api.Subnet{ID: subnetB2, VpcID: vpcMain, CIDR: "10.0.2.0/24"})
+	s.AddNetworkInterface(ec2api.NetworkInterface{ID: "eni-0b1b1b1b1b1b1b1b1", SubnetID: subnetB1, PrivateIPs: []string{"10.0.1.17"}, Groups: []string{sgESM}})
+	s.AddNetworkInterface(ec2api.NetworkInterface{ID: "eni-0b2b2b2b2b2b2b2b2", SubnetID: subnetB2, PrivateIPs: []string{"10.0.2.9"}, Groups: []string{sgESM}})
 	s.AddNetworkACL(ec2api.NetworkACL{ID: aclESM, VpcID: vpcMain, Default: true, Entries: entries})
 	return s
 }
@@ -95,9 +101,13 @@ var allTraffic = []ec2api.ACLEntry{
 // AWS APIs: the VPC's default ACL as created, or one that opens only what
 // is needed, replies included.
 func TestVPCNetworkACLAllows(t *testing.T) {
+	// One ACL for all the subnets: out to the brokers, to HTTPS and, for
+	// the brokers' subnets, replies within the VPC; in, replies (which
+	// cover the broker port too).
 	tight := []ec2api.ACLEntry{
 		{RuleNumber: 100, Egress: true, Protocol: "6", CIDR: "10.0.0.0/16", PortFrom: 9096, PortTo: 9096},
 		{RuleNumber: 110, Egress: true, Protocol: "6", CIDR: "0.0.0.0/0", PortFrom: 443, PortTo: 443},
+		{RuleNumber: 120, Egress: true, Protocol: "6", CIDR: "10.0.0.0/16", PortFrom: 1024, PortTo: 65535},
 		{RuleNumber: 100, Protocol: "6", CIDR: "0.0.0.0/0", PortFrom: 1024, PortTo: 65535},
 	}
 	for _, tc := range []struct {
@@ -118,11 +128,15 @@ func TestVPCNetworkACLAllows(t *testing.T) {
 					Detail: aclESM + " allows TCP 9096 to 10.0.1.17, 10.0.2.9 out, and the replies in (TCP 1024-65535)"},
 				{Pipeline: "orders", Check: checkNACL, Target: subnetESM + " network ACL, AWS APIs", Status: CheckOK,
 					Detail: aclESM + " allows TCP 443 out to " + tc.aws + ", and the replies in (TCP 1024-65535)"},
+				{Pipeline: "orders", Check: checkNACL, Target: subnetB1 + " network ACL, brokers in it", Status: CheckOK,
+					Detail: aclESM + " allows TCP 9096 in from 10.0.3.0/24 (the event source's subnets), and the replies out (TCP 1024-65535)"},
+				{Pipeline: "orders", Check: checkNACL, Target: subnetB2 + " network ACL, brokers in it", Status: CheckOK,
+					Detail: aclESM + " allows TCP 9096 in from 10.0.3.0/24 (the event source's subnets), and the replies out (TCP 1024-65535)"},
 			}
 			got := naclChecks(t)
 			sameResults(t, got, want)
-			if n := s.Requests("DescribeNetworkAcls"); n != 1 {
-				t.Errorf("%d DescribeNetworkAcls calls, want 1", n)
+			if n, m := s.Requests("DescribeNetworkAcls"), s.Requests("DescribeNetworkInterfaces"); n != 3 || m != 1 {
+				t.Errorf("%d DescribeNetworkAcls and %d DescribeNetworkInterfaces calls, want 3 and 1", n, m)
 			}
 		})
 	}
@@ -228,11 +242,18 @@ func TestVPCNetworkACLBrokersInSubnet(t *testing.T) {
 	if r := result(t, got, subnetBrokers+" network ACL, brokers in it"); r != want {
 		t.Errorf("\n got %+v\nwant %+v", r, want)
 	}
-	// The event source's own subnet holds no broker: no such line.
+	// The event source's own subnet holds no broker: no such line. No
+	// network interface holds b-2's address: its subnet is not known.
 	for _, r := range got {
 		if r.Target == subnetESM+" network ACL, brokers in it" {
 			t.Errorf("unexpected %+v", r)
 		}
+	}
+	want = CheckResult{Pipeline: "orders", Check: checkNACL, Target: "10.0.2.9 network ACL", Status: CheckSkip,
+		Detail: "no network interface these credentials can see holds the broker address 10.0.2.9 (another account or VPC): the network ACL of its subnet is not checked",
+		Fix:    "make sure that ACL lets 10.0.3.0/24, 10.0.1.0/24 in on the broker port and the replies out (TCP 1024-65535)"}
+	if r := result(t, got, "10.0.2.9 network ACL"); r != want {
+		t.Errorf("\n got %+v\nwant %+v", r, want)
 	}
 
 	// Opened to the VPC, it passes.
@@ -244,27 +265,72 @@ func TestVPCNetworkACLBrokersInSubnet(t *testing.T) {
 	}})
 	got = only(checkNACL, vpcChecks(context.Background(), f, pc, vpcBrokers))
 	if r := result(t, got, subnetBrokers+" network ACL, brokers in it"); r.Status != CheckOK ||
-		r.Detail != aclCustom+" allows TCP 9096 in from 10.0.3.0/24 (the other subnets), and the replies out (TCP 1024-65535)" {
+		r.Detail != aclCustom+" allows TCP 9096 in from 10.0.3.0/24 (the event source's subnets), and the replies out (TCP 1024-65535)" {
 		t.Errorf("got %+v", r)
 	}
 }
 
-// Without ec2:DescribeNetworkAcls the lines are skipped and say what to
-// grant; the other checks are unaffected.
-func TestVPCNetworkACLCannotVerify(t *testing.T) {
+// A subnet that holds brokers but is not listed is found by the brokers'
+// network interfaces, and its ACL must let the event source's subnets in.
+func TestVPCNetworkACLBrokerSubnets(t *testing.T) {
 	s := naclSetup(t, vpcPublicHosts, allTraffic...)
-	s.Deny("DescribeNetworkAcls")
-	f, pc := vpcPipeline(t, sgESM)
-	all := vpcChecks(context.Background(), f, pc, vpcBrokers)
-	for _, r := range all {
-		if r.Check != checkNACL && r.Status != CheckOK {
-			t.Errorf("not OK: %+v", r)
-		}
+	s.AddNetworkACL(ec2api.NetworkACL{ID: aclCustom, VpcID: vpcMain, Subnets: []string{subnetB2}, Entries: []ec2api.ACLEntry{
+		{RuleNumber: 100, Protocol: "6", CIDR: "10.0.2.0/24", PortFrom: 9096, PortTo: 9096},
+		{RuleNumber: 100, Egress: true, Protocol: "-1", CIDR: "0.0.0.0/0"},
+	}})
+	got := naclChecks(t)
+	if r := result(t, got, subnetB1+" network ACL, brokers in it"); r.Status != CheckOK {
+		t.Errorf("got %+v", r)
 	}
-	got := only(checkNACL, all)
-	if len(got) != 1 || got[0].Status != CheckSkip || got[0].Target != subnetESM+" network ACL" ||
-		!strings.HasPrefix(got[0].Detail, "cannot verify the network ACL: not allowed to call EC2 DescribeNetworkAcls: ") ||
-		got[0].Fix != "grant ec2:DescribeNetworkAcls to the identity penstock check runs as" {
-		t.Errorf("got:\n%s", formatResults(got))
+	want := CheckResult{Pipeline: "orders", Check: checkNACL, Target: subnetB2 + " network ACL, brokers in it", Status: CheckFail,
+		Error:  kafka.ResultBrokerUnreachable,
+		Detail: aclCustom + ": no rule allows inbound TCP 9096 from 10.0.3.0/24 (the * rule denies it)",
+		Fix: "add to " + aclCustom + " an inbound rule allowing TCP 9096 from 10.0.3.0/24 " +
+			"(network ACLs are stateless: replies need rules of their own)"}
+	if r := result(t, got, subnetB2+" network ACL, brokers in it"); r != want {
+		t.Errorf("\n got %+v\nwant %+v", r, want)
+	}
+}
+
+// Without ec2:DescribeNetworkAcls or ec2:DescribeNetworkInterfaces the
+// lines that need them are skipped and say what to grant; the other checks
+// are unaffected.
+func TestVPCNetworkACLCannotVerify(t *testing.T) {
+	const grant = "grant ec2:DescribeNetworkAcls and ec2:DescribeNetworkInterfaces to the identity penstock check runs as"
+	for _, tc := range []struct {
+		deny    string
+		targets []string // the lines skipped
+		ok      int      // the network ACL lines still OK
+	}{
+		{"DescribeNetworkAcls", []string{subnetESM + " network ACL", subnetB1 + " network ACL", subnetB2 + " network ACL"}, 0},
+		{"DescribeNetworkInterfaces", []string{"brokers' subnets network ACL"}, 2},
+	} {
+		t.Run(tc.deny, func(t *testing.T) {
+			s := naclSetup(t, vpcPublicHosts, allTraffic...)
+			s.Deny(tc.deny)
+			f, pc := vpcPipeline(t, sgESM)
+			all := vpcChecks(context.Background(), f, pc, vpcBrokers)
+			for _, r := range all {
+				if r.Check != checkNACL && r.Status != CheckOK {
+					t.Errorf("not OK: %+v", r)
+				}
+			}
+			var skipped []string
+			ok := 0
+			for _, r := range only(checkNACL, all) {
+				switch {
+				case r.Status == CheckOK:
+					ok++
+				case r.Status == CheckSkip && r.Fix == grant &&
+					strings.HasPrefix(r.Detail, "cannot verify the network ACL: not allowed to call EC2 "+tc.deny+": "):
+					skipped = append(skipped, r.Target)
+				default:
+					t.Errorf("unexpected %+v", r)
+				}
+			}
+			if !reflect.DeepEqual(skipped, tc.targets) || ok != tc.ok {
+				t.Errorf("skipped %q and %d OK, want %q and %d", skipped, ok, tc.targets, tc.ok)
+			}
+		})
 	}
 }
