@@ -54,7 +54,8 @@
 // InvalidPrefixListID.NotFound, InvalidSubnetID.NotFound,
 // InvalidRouteTableID.NotFound, UnauthorizedOperation, DryRunOperation,
 // AuthFailure, ...). Deny makes an action answer UnauthorizedOperation, as
-// a caller without the IAM permission is answered.
+// a caller without the IAM permission is answered; Throttle makes the next
+// requests answer RequestLimitExceeded, as EC2 throttles callers.
 //
 // Signatures are checked with awstest.Endpoint.Verify. A request that
 // fails is answered with EC2's code for it: AuthFailure for an unknown key,
@@ -217,6 +218,7 @@ type Server struct {
 	networkInterfaces map[string]NetworkInterface // by id
 	denied            map[string]bool
 	requests          map[string]int
+	throttle          int // requests still to answer RequestLimitExceeded
 }
 
 var (
@@ -348,6 +350,15 @@ func (s *Server) Deny(actions ...string) {
 	}
 }
 
+// Throttle makes the next n requests that pass signature verification
+// answer RequestLimitExceeded (HTTP 503), as EC2 answers callers over its
+// request rate; they count in Requests.
+func (s *Server) Throttle(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle = n
+}
+
 // Allow lifts every Deny.
 func (s *Server) Allow() {
 	s.mu.Lock()
@@ -456,9 +467,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, id string, bod
 	s.mu.Lock()
 	s.requests[op]++
 	denied := s.denied["*"] || s.denied[h.action]
+	throttled := s.throttle > 0
+	if throttled {
+		s.throttle--
+	}
 	s.mu.Unlock()
-	s.Log.Debug("ec2api: request", "op", op, "denied", denied)
+	s.Log.Debug("ec2api: request", "op", op, "denied", denied, "throttled", throttled)
 	switch {
+	case throttled:
+		writeError(w, id, newError(http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded."))
+		return
 	case denied:
 		writeError(w, id, newError(http.StatusForbidden, "UnauthorizedOperation",
 			"You are not authorized to perform this operation. User: %s is not authorized to perform: %s because no identity-based policy allows the %s action",

@@ -260,7 +260,7 @@ func (v *vpcCheck) skipNACLAPI(target, op string, err error) {
 		return
 	}
 	v.addNACL(target, CheckSkip, "", "cannot verify the network ACL: EC2 "+op+": "+err.Error(),
-		"check the AWS credentials and region, and that the EC2 API ("+ec2EndpointEnv+" when set) is reachable")
+		ec2Fix(err))
 }
 
 // acl is a network ACL's rules that can apply to TCP, by direction, in

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/penstock-dev/penstock/internal/ec2api"
 	"github.com/penstock-dev/penstock/sources/kafka"
@@ -332,5 +333,45 @@ func TestVPCNetworkACLCannotVerify(t *testing.T) {
 				t.Errorf("skipped %q and %d OK, want %q and %d", skipped, ok, tc.targets, tc.ok)
 			}
 		})
+	}
+}
+
+// EC2 throttles Describe calls per account: the checks' calls are retried
+// with backoff, so a throttled moment gives the same lines.
+func TestVPCChecksRetryThrottledCalls(t *testing.T) {
+	saved := checkMaxBackoff
+	checkMaxBackoff = 10 * time.Millisecond
+	t.Cleanup(func() { checkMaxBackoff = saved })
+	s := naclSetup(t, vpcPublicHosts, allTraffic...)
+	f, pc := vpcPipeline(t, sgESM)
+	want := vpcChecks(context.Background(), f, pc, vpcBrokers)
+	before := s.Requests("DescribeSecurityGroups")
+	s.Throttle(2) // the first call and its first retry
+	got := vpcChecks(context.Background(), f, pc, vpcBrokers)
+	sameResults(t, got, want)
+	if n := s.Requests("DescribeSecurityGroups") - before; n != 3 {
+		t.Errorf("%d DescribeSecurityGroups requests, want 3 (two throttled)", n)
+	}
+	for _, r := range got {
+		if r.Status != CheckOK {
+			t.Errorf("not OK: %+v", r)
+		}
+	}
+}
+
+// Throttled beyond the retries, the line is skipped and says so.
+func TestVPCChecksThrottledTooLong(t *testing.T) {
+	saved := checkMaxBackoff
+	checkMaxBackoff = time.Millisecond
+	t.Cleanup(func() { checkMaxBackoff = saved })
+	s := naclSetup(t, vpcPublicHosts, allTraffic...)
+	s.Throttle(3)
+	f, pc := vpcPipeline(t, sgESM)
+	got := vpcChecks(context.Background(), f, pc, vpcBrokers)
+	r := got[0]
+	if r.Check != checkSecurityGroup || r.Status != CheckSkip ||
+		!strings.Contains(r.Detail, "RequestLimitExceeded") ||
+		r.Fix != "EC2 throttled the account's calls, three attempts in a row: run penstock check again later" {
+		t.Errorf("got %+v", r)
 	}
 }

@@ -201,7 +201,7 @@ func (v *vpcCheck) skipSubnetAPI(target, op string, err error) {
 		return
 	}
 	v.addSubnet(target, CheckSkip, "", "cannot verify the subnets: EC2 "+op+": "+err.Error(),
-		"check the AWS credentials and region, and that the EC2 API ("+ec2EndpointEnv+" when set) is reachable")
+		ec2Fix(err))
 }
 
 // whereIn is " (FILE:LINE)" for id in source.kafka.vpc.FIELD, or "".
