@@ -2,7 +2,9 @@
 // uses (function, queue, topic and bucket targets, on-failure destinations):
 // the SDK's default credential chain, a region, an optional role to assume
 // and an optional endpoint. Clients built from it do not retry on their own:
-// the pipeline's retry policy decides when to try again.
+// the pipeline's retry policy decides when to try again. Clients of calls
+// made once, outside any pipeline's retries (an MSK cluster's brokers
+// looked up, penstock check's EC2 calls), retry with OneShot.
 package awsconf
 
 import (
@@ -11,8 +13,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -97,4 +101,23 @@ func RegionOf(arn string) string {
 		return ""
 	}
 	return parts[3]
+}
+
+// OneShotMaxBackoff bounds the wait between two attempts of a OneShot
+// client (tests shorten it).
+var OneShotMaxBackoff = 5 * time.Second
+
+// OneShot sets the retry policy of a client made from Load's configuration
+// for calls made once rather than per batch, given its options' Retryer
+// and RetryMaxAttempts: the SDK's standard retries, three attempts with
+// backoff and jitter, on throttling (AWS throttles control-plane calls per
+// account) and transient network errors.
+//
+//	awsec2.NewFromConfig(cfg, func(o *awsec2.Options) { awsconf.OneShot(&o.Retryer, &o.RetryMaxAttempts) })
+func OneShot(retryer *aws.Retryer, maxAttempts *int) {
+	*retryer = retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.MaxBackoff = OneShotMaxBackoff
+	})
+	*maxAttempts = 0 // else the configuration's single attempt caps the retryer
 }

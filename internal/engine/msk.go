@@ -40,7 +40,10 @@ func mskBrokers(ctx context.Context, f *config.File, pc *config.Pipeline) ([]str
 	if err != nil {
 		return nil, f.Errorf(path, "%v", err)
 	}
-	api := awskafka.NewFromConfig(cfg, func(o *awskafka.Options) { o.BaseEndpoint = s.Endpoint() })
+	api := awskafka.NewFromConfig(cfg, func(o *awskafka.Options) {
+		o.BaseEndpoint = s.Endpoint()
+		awsconf.OneShot(&o.Retryer, &o.RetryMaxAttempts) // a lookup at start, or when the brokers change
+	})
 	brokers, err := msk.Resolve(ctx, api, arn, mskAccess(pc.Source.Kafka))
 	if err != nil {
 		return nil, f.Errorf(path+".cluster_arn", "%v", err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/penstock-dev/penstock/internal/awsconf"
 	"github.com/penstock-dev/penstock/internal/ec2api"
 	"github.com/penstock-dev/penstock/sources/kafka"
 )
@@ -339,9 +340,7 @@ func TestVPCNetworkACLCannotVerify(t *testing.T) {
 // EC2 throttles Describe calls per account: the checks' calls are retried
 // with backoff, so a throttled moment gives the same lines.
 func TestVPCChecksRetryThrottledCalls(t *testing.T) {
-	saved := checkMaxBackoff
-	checkMaxBackoff = 10 * time.Millisecond
-	t.Cleanup(func() { checkMaxBackoff = saved })
+	shortBackoff(t)
 	s := naclSetup(t, vpcPublicHosts, allTraffic...)
 	f, pc := vpcPipeline(t, sgESM)
 	want := vpcChecks(context.Background(), f, pc, vpcBrokers)
@@ -361,9 +360,7 @@ func TestVPCChecksRetryThrottledCalls(t *testing.T) {
 
 // Throttled beyond the retries, the line is skipped and says so.
 func TestVPCChecksThrottledTooLong(t *testing.T) {
-	saved := checkMaxBackoff
-	checkMaxBackoff = time.Millisecond
-	t.Cleanup(func() { checkMaxBackoff = saved })
+	shortBackoff(t)
 	s := naclSetup(t, vpcPublicHosts, allTraffic...)
 	s.Throttle(3)
 	f, pc := vpcPipeline(t, sgESM)
@@ -374,4 +371,11 @@ func TestVPCChecksThrottledTooLong(t *testing.T) {
 		r.Fix != "EC2 throttled the account's calls, three attempts in a row: run penstock check again later" {
 		t.Errorf("got %+v", r)
 	}
+}
+
+// shortBackoff makes one-shot AWS calls retry at once for the test.
+func shortBackoff(t *testing.T) {
+	saved := awsconf.OneShotMaxBackoff
+	awsconf.OneShotMaxBackoff = time.Millisecond
+	t.Cleanup(func() { awsconf.OneShotMaxBackoff = saved })
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
@@ -44,23 +43,6 @@ type ec2API interface {
 	DescribeRouteTables(context.Context, *awsec2.DescribeRouteTablesInput, ...func(*awsec2.Options)) (*awsec2.DescribeRouteTablesOutput, error)
 	DescribeNetworkAcls(context.Context, *awsec2.DescribeNetworkAclsInput, ...func(*awsec2.Options)) (*awsec2.DescribeNetworkAclsOutput, error)
 	DescribeNetworkInterfaces(context.Context, *awsec2.DescribeNetworkInterfacesInput, ...func(*awsec2.Options)) (*awsec2.DescribeNetworkInterfacesOutput, error)
-}
-
-// checkMaxBackoff bounds the wait between two attempts of an EC2 call of
-// penstock check (tests shorten it).
-var checkMaxBackoff = 5 * time.Second
-
-// checkRetryer is the retry policy of penstock check's EC2 calls: unlike
-// the pipelines' clients, whose failures the pipeline retries, each check
-// makes one-shot calls, and EC2 throttles its Describe calls per account
-// (RequestLimitExceeded); the SDK's standard retries (three attempts,
-// backoff with jitter, throttling and transient network errors) keep a
-// busy account from turning the checks into SKIP lines.
-func checkRetryer() aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = 3
-		o.MaxBackoff = checkMaxBackoff
-	})
 }
 
 // vpcNet is how the security group checks learn addresses: host names
@@ -137,8 +119,8 @@ func vpcChecks(ctx context.Context, f *config.File, pc *config.Pipeline, brokers
 	v.region = cfg.Region
 	v.api = awsec2.NewFromConfig(cfg, func(o *awsec2.Options) {
 		o.BaseEndpoint = s.Endpoint()
-		o.Retryer = checkRetryer()
-		o.RetryMaxAttempts = 0 // else the configuration's 1 caps the retryer
+		// One-shot calls, and EC2 throttles Describe calls per account.
+		awsconf.OneShot(&o.Retryer, &o.RetryMaxAttempts)
 	})
 	// An EC2 API the network cannot reach must not hold the check up.
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)

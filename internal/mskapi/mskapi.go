@@ -15,7 +15,8 @@
 // An unknown cluster is answered with NotFoundException (404) and a
 // cluster registered as forbidden with ForbiddenException (403), which
 // the SDK returns as *types.NotFoundException and
-// *types.ForbiddenException. A request whose signature does not verify
+// *types.ForbiddenException; Throttle makes the next requests answer
+// TooManyRequestsException (429). A request whose signature does not verify
 // is refused as AWS refuses it (403 with the JSON error of awstest).
 //
 // Not implemented: every other operation of the MSK API (they answer a
@@ -95,6 +96,7 @@ type Server struct {
 	mu       sync.Mutex
 	clusters map[string]Brokers
 	requests map[string]int
+	throttle int // requests still to answer TooManyRequestsException
 }
 
 // Start listens on a random port of 127.0.0.1 and serves the MSK API
@@ -125,6 +127,15 @@ func (s *Server) AddCluster(arn string, brokers Brokers) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.clusters[arn] = brokers
+}
+
+// Throttle makes the next n requests that pass signature verification
+// answer TooManyRequestsException (429), as MSK answers callers over its
+// request rate; they count in Requests.
+func (s *Server) Throttle(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle = n
 }
 
 // Requests returns how many requests for operation op
@@ -171,9 +182,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests[op]++
 	b, known := s.clusters[arn]
+	throttled := s.throttle > 0
+	if throttled {
+		s.throttle--
+	}
 	s.mu.Unlock()
-	s.Log.Debug("mskapi: request", "op", op, "cluster", arn, "known", known)
+	s.Log.Debug("mskapi: request", "op", op, "cluster", arn, "known", known, "throttled", throttled)
 	switch {
+	case throttled:
+		writeError(w, http.StatusTooManyRequests, "TooManyRequestsException", "", "Too Many Requests")
+		return
 	case !known:
 		writeError(w, http.StatusNotFound, "NotFoundException", "clusterArn",
 			fmt.Sprintf("The requested resource %s doesn't exist.", arn))

@@ -137,3 +137,27 @@ func TestErrors(t *testing.T) {
 		t.Errorf("Requests = %d, want 1 (refused requests are not counted)", n)
 	}
 }
+
+// Throttled requests answer TooManyRequestsException, which the SDK types,
+// and count; the next ones are served.
+func TestThrottle(t *testing.T) {
+	s := start(t)
+	s.AddCluster(cluster, Brokers{SaslIam: "b:9098"})
+	c := client(s, akid, secret)
+	ctx := context.Background()
+	s.Throttle(2)
+	for i := range 2 {
+		_, err := c.GetBootstrapBrokers(ctx, &kafka.GetBootstrapBrokersInput{ClusterArn: aws.String(cluster)})
+		var tm *types.TooManyRequestsException
+		if !errors.As(err, &tm) {
+			t.Errorf("request %d: got %v, want TooManyRequestsException", i, err)
+		}
+	}
+	out, err := c.GetBootstrapBrokers(ctx, &kafka.GetBootstrapBrokersInput{ClusterArn: aws.String(cluster)})
+	if err != nil || aws.ToString(out.BootstrapBrokerStringSaslIam) != "b:9098" {
+		t.Errorf("after the throttled ones: %v, %v", out, err)
+	}
+	if n := s.Requests("GetBootstrapBrokers"); n != 3 {
+		t.Errorf("Requests = %d, want 3", n)
+	}
+}
