@@ -88,40 +88,34 @@ func (v *vpcCheck) subnetACL(ctx context.Context, id string) (*acl, bool) {
 // brokers outside the listed subnets (cidrs), found by the brokers'
 // private addresses on the VPC's network interfaces.
 func (v *vpcCheck) brokerSubnetACLs(ctx context.Context, cidrs []netip.Prefix) {
-	var outside []string
+	var outside []netip.Addr
 	for _, port := range v.ports {
 		for _, b := range v.addrs[port] {
 			if b.IsPrivate() && !slices.ContainsFunc(cidrs, func(p netip.Prefix) bool { return p.Contains(b) }) &&
-				!slices.Contains(outside, b.String()) {
-				outside = append(outside, b.String())
+				!slices.Contains(outside, b) {
+				outside = append(outside, b)
 			}
 		}
 	}
 	if len(outside) == 0 || len(cidrs) == 0 {
 		return
 	}
-	out, err := v.api.DescribeNetworkInterfaces(ctx, &awsec2.DescribeNetworkInterfacesInput{
-		Filters: []ec2types.Filter{{Name: aws.String("addresses.private-ip-address"), Values: outside}}})
+	enis, err := v.brokerENIs(ctx)
 	if err != nil {
 		v.skipNACLAPI("brokers' subnets network ACL", "DescribeNetworkInterfaces", err)
 		return
 	}
 	bySubnet := map[string][]netip.Addr{} // subnet → the brokers' addresses in it
 	var order []string
-	found := map[string]bool{}
-	for _, eni := range out.NetworkInterfaces {
-		for _, pa := range eni.PrivateIpAddresses {
-			a, err := netip.ParseAddr(aws.ToString(pa.PrivateIpAddress))
-			if err != nil || !slices.Contains(outside, a.String()) {
-				continue
-			}
-			id := aws.ToString(eni.SubnetId)
-			if bySubnet[id] == nil {
-				order = append(order, id)
-			}
-			bySubnet[id] = append(bySubnet[id], a)
-			found[a.String()] = true
+	for _, b := range outside {
+		e, ok := enis[b]
+		if !ok {
+			continue
 		}
+		if bySubnet[e.subnet] == nil {
+			order = append(order, e.subnet)
+		}
+		bySubnet[e.subnet] = append(bySubnet[e.subnet], b)
 	}
 	for _, id := range order {
 		a, ok := v.subnetACL(ctx, id)
@@ -137,8 +131,8 @@ func (v *vpcCheck) brokerSubnetACLs(ctx context.Context, cidrs []netip.Prefix) {
 		v.naclBrokersIn(id, a, ports, cidrs)
 	}
 	for _, b := range outside {
-		if !found[b] {
-			v.addNACL(b+" network ACL", CheckSkip, "", "no network interface these credentials can see holds the broker address "+b+
+		if _, ok := enis[b]; !ok {
+			v.addNACL(b.String()+" network ACL", CheckSkip, "", "no network interface these credentials can see holds the broker address "+b.String()+
 				" (another account or VPC): the network ACL of its subnet is not checked",
 				"make sure that ACL lets "+joinPrefixes(cidrs)+" in on the broker port and the replies out (TCP "+portRange{ephemeralLo, ephemeralHi}.String()+")")
 		}

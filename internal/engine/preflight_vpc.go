@@ -146,10 +146,12 @@ type vpcCheck struct {
 	plErrs   map[string]error          // prefix list id → why it could not be read
 	sources  []netip.Addr              // Penstock's addresses toward the brokers
 
-	ports      []int                // the brokers' ports, in order of appearance
-	addrs      map[int][]netip.Addr // port → the addresses of its brokers
-	unresolved map[int][]string     // port → the brokers whose names did not resolve
-	endpoints  []endpointAddrs      // the AWS endpoints, resolved by the subnet checks
+	ports      []int                    // the brokers' ports, in order of appearance
+	addrs      map[int][]netip.Addr     // port → the addresses of its brokers
+	unresolved map[int][]string         // port → the brokers whose names did not resolve
+	endpoints  []endpointAddrs          // the AWS endpoints, resolved by the subnet checks
+	enis       map[netip.Addr]brokerENI // see brokerENIs
+	eniErr     error
 }
 
 // endpointAddrs is an AWS endpoint name and its addresses (none: it did
@@ -375,13 +377,14 @@ type peerRange struct {
 // reach is what the rules that allow one TCP port in one direction let
 // through.
 type reach struct {
-	ranges   []peerRange // CIDRs and prefix list entries
-	own      []string    // rules naming one of the source's groups
-	others   []string    // rules naming other groups (members unknown)
-	unknown  []string    // rules with prefix lists that could not be read
-	groups   []string    // every group named, in order
-	otherIDs []string    // the groups named that are not the source's
-	plIDs    []string    // the prefix lists that could not be read
+	ranges   []peerRange       // CIDRs and prefix list entries
+	own      []string          // rules naming one of the source's groups
+	others   []string          // rules naming other groups (members unknown)
+	unknown  []string          // rules with prefix lists that could not be read
+	groups   []string          // every group named, in order
+	otherIDs []string          // the groups named that are not the source's
+	plIDs    []string          // the prefix lists that could not be read
+	byGroup  map[string]string // group named → the first rule naming it
 }
 
 // reach collects, over the rules of all the source's groups (ingress or
@@ -438,6 +441,10 @@ func (v *vpcCheck) reach(ctx context.Context, port int, egress bool) reach {
 				}
 				if !slices.Contains(r.groups, ref) {
 					r.groups = append(r.groups, ref)
+					if r.byGroup == nil {
+						r.byGroup = map[string]string{}
+					}
+					r.byGroup[ref] = text
 				}
 				if v.own(ref) {
 					r.own = append(r.own, text)
@@ -474,6 +481,52 @@ func (r reach) covering(a netip.Addr) string {
 		}
 	}
 	return ""
+}
+
+// brokerENI is what the network interface holding a broker's address says.
+type brokerENI struct {
+	subnet string
+	groups []string
+}
+
+// brokerENIs returns the network interfaces that hold the brokers' private
+// addresses (DescribeNetworkInterfaces), looked up once, by address; an
+// address no interface holds is absent. err is the call's error, when it
+// failed.
+func (v *vpcCheck) brokerENIs(ctx context.Context) (map[netip.Addr]brokerENI, error) {
+	if v.enis != nil || v.eniErr != nil {
+		return v.enis, v.eniErr
+	}
+	v.enis = map[netip.Addr]brokerENI{}
+	var private []string
+	for _, port := range v.ports {
+		for _, a := range v.addrs[port] {
+			if a.IsPrivate() && !slices.Contains(private, a.String()) {
+				private = append(private, a.String())
+			}
+		}
+	}
+	if len(private) == 0 {
+		return v.enis, nil
+	}
+	out, err := v.api.DescribeNetworkInterfaces(ctx, &awsec2.DescribeNetworkInterfacesInput{
+		Filters: []ec2types.Filter{{Name: aws.String("addresses.private-ip-address"), Values: private}}})
+	if err != nil {
+		v.enis, v.eniErr = nil, err
+		return nil, err
+	}
+	for _, eni := range out.NetworkInterfaces {
+		e := brokerENI{subnet: aws.ToString(eni.SubnetId)}
+		for _, g := range eni.Groups {
+			e.groups = append(e.groups, aws.ToString(g.GroupId))
+		}
+		for _, pa := range eni.PrivateIpAddresses {
+			if a, err := netip.ParseAddr(aws.ToString(pa.PrivateIpAddress)); err == nil && slices.Contains(private, a.String()) {
+				v.enis[a] = e
+			}
+		}
+	}
+	return v.enis, nil
 }
 
 // prefixList returns the entries of a managed prefix list, read once.
@@ -533,6 +586,27 @@ func (v *vpcCheck) brokerEgress(ctx context.Context, port int, addrs []netip.Add
 	r := v.reach(ctx, port, true)
 	var missing []string
 	by, uncovered := r.split(addrs)
+	// Rules naming groups cover the brokers whose network interfaces are
+	// in one of them; brokers without a known interface stay unknown.
+	var unknown []netip.Addr
+	if len(uncovered) > 0 && len(r.groups) > 0 {
+		enis, _ := v.brokerENIs(ctx) // without them, group rules stay unverified
+		var still []netip.Addr
+		for _, a := range uncovered {
+			e, known := enis[a]
+			i := slices.IndexFunc(r.groups, func(g string) bool { return slices.Contains(e.groups, g) })
+			switch {
+			case !known:
+				unknown = append(unknown, a)
+				still = append(still, a)
+			case i >= 0:
+				by = append(by, fmt.Sprintf("%s, which holds the network interface of %s", r.byGroup[r.groups[i]], a))
+			default:
+				still = append(still, a)
+			}
+		}
+		uncovered = still
+	}
 	brokersText := joinAddrs(addrs)
 	if len(unresolved) > 0 {
 		missing = append(missing, "the addresses of "+strings.Join(unresolved, ", ")+" (not resolved)")
@@ -544,10 +618,10 @@ func (v *vpcCheck) brokerEgress(ctx context.Context, port int, addrs []netip.Add
 	switch {
 	case len(addrs) > 0 && len(missing) == 0:
 		v.add(target, CheckOK, "", fmt.Sprintf("brokers %s allowed by %s", brokersText, strings.Join(uniq(by), "; ")), "")
-	case len(r.own) > 0:
+	case len(r.own) > 0 && len(unknown) == len(uncovered):
 		v.add(target, CheckOK, "", "allowed by "+strings.Join(r.own, "; ")+
 			": the brokers must be in that group, as in the ESM's documented setup", "")
-	case len(r.others) > 0 || len(r.unknown) > 0:
+	case (len(r.others) > 0 || len(r.unknown) > 0) && len(unknown) == len(uncovered):
 		v.add(target, CheckSkip, "", fmt.Sprintf("no rule allows TCP %d to %s by address; allowed only by %s, which Penstock cannot match to the brokers",
 			port, strings.Join(missing, " and "), strings.Join(append(r.others, r.unknown...), "; ")),
 			r.unverifiableFix("the brokers are")+fmt.Sprintf("add an outbound rule to %s allowing TCP %d to the cluster's security group or CIDR", first, port))

@@ -441,6 +441,57 @@ func TestVPCSecurityGroupsUnverifiable(t *testing.T) {
 	}
 }
 
+// Rules naming groups are matched to the brokers through the groups of
+// the network interfaces that hold the brokers' addresses: a broker in the
+// group named passes, one in another group fails, also when the group
+// named is the source's own (the ESM's documented setup, verified).
+func TestVPCSecurityGroupsBrokerMembership(t *testing.T) {
+	const subnetBrokers = "subnet-0b1b1b1b1b1b1b1b1"
+	setup := func(t *testing.T, egressTo string, b2Group string) []CheckResult {
+		t.Helper()
+		s := startEC2(t)
+		fakeVPCNet(t, vpcHosts, vpcSource)
+		s.AddGroup(ec2api.SecurityGroup{ID: sgESM, VpcID: vpcMain,
+			Ingress: []ec2api.Permission{ec2api.TCP(9096, 9096).ToGroups(sgESM)},
+			Egress:  []ec2api.Permission{ec2api.TCP(9096, 9096).ToGroups(egressTo), ec2api.TCP(443, 443).ToCIDRs("0.0.0.0/0")}})
+		s.AddGroup(ec2api.SecurityGroup{ID: sgCluster, VpcID: vpcMain})
+		s.AddSubnet(ec2api.Subnet{ID: subnetBrokers, VpcID: vpcMain, CIDR: "10.0.0.0/22"})
+		s.AddNetworkInterface(ec2api.NetworkInterface{ID: "eni-0b1b1b1b1b1b1b1b1", SubnetID: subnetBrokers, PrivateIPs: []string{"10.0.1.17"}, Groups: []string{egressTo}})
+		s.AddNetworkInterface(ec2api.NetworkInterface{ID: "eni-0b2b2b2b2b2b2b2b2", SubnetID: subnetBrokers, PrivateIPs: []string{"10.0.2.9"}, Groups: []string{b2Group}})
+		f, pc := vpcPipeline(t, sgESM)
+		return only(checkSecurityGroup, vpcChecks(context.Background(), f, pc, vpcBrokers))
+	}
+	target := sgESM + " outbound TCP 9096"
+	t.Run("another group", func(t *testing.T) {
+		r := result(t, setup(t, sgCluster, sgCluster), target)
+		rule := sgESM + ": TCP 9096 to " + sgCluster
+		want := "brokers 10.0.1.17, 10.0.2.9 allowed by " + rule + ", which holds the network interface of 10.0.1.17; " +
+			rule + ", which holds the network interface of 10.0.2.9"
+		if r.Status != CheckOK || r.Detail != want {
+			t.Errorf("got %+v\nwant detail %q", r, want)
+		}
+	})
+	t.Run("a broker outside the group", func(t *testing.T) {
+		r := result(t, setup(t, sgCluster, sgESM), target)
+		if r.Status != CheckFail || r.Error != kafka.ResultBrokerUnreachable ||
+			r.Detail != "no outbound rule of "+sgESM+" allows TCP 9096 to the brokers (10.0.2.9)" {
+			t.Errorf("got %+v", r)
+		}
+	})
+	t.Run("the source's own group", func(t *testing.T) {
+		r := result(t, setup(t, sgESM, sgESM), target)
+		if r.Status != CheckOK || !strings.HasPrefix(r.Detail, "brokers 10.0.1.17, 10.0.2.9 allowed by "+sgESM+": TCP 9096 to "+sgESM+" (itself), which holds the network interface of 10.0.1.17; ") {
+			t.Errorf("got %+v", r)
+		}
+	})
+	t.Run("brokers not in the source's own group", func(t *testing.T) {
+		r := result(t, setup(t, sgESM, sgCluster), target)
+		if r.Status != CheckFail || r.Detail != "no outbound rule of "+sgESM+" allows TCP 9096 to the brokers (10.0.2.9)" {
+			t.Errorf("got %+v", r)
+		}
+	})
+}
+
 // With the real resolver and routing: brokers given by address on the
 // loopback network, whose ranges hold Penstock's own address.
 func TestVPCSecurityGroupsRealNetwork(t *testing.T) {
