@@ -202,8 +202,82 @@ func (v *vpcCheck) run(ctx context.Context, k *config.Kafka) {
 	for _, port := range v.ports {
 		v.brokerEgress(ctx, port, v.addrs[port], v.unresolved[port])
 		v.brokerIngress(ctx, port)
+		v.clusterIngress(ctx, port)
 	}
 	v.httpsEgress(ctx, k)
+}
+
+// clusterIngress checks, for the brokers on port whose network interfaces
+// are known (brokerENIs) and in groups other than the source's, that those
+// groups accept TCP port from the source's groups or from Penstock's
+// address: the cluster's side of the connection. The rules of an
+// interface's groups add up.
+func (v *vpcCheck) clusterIngress(ctx context.Context, port int) {
+	enis, _ := v.brokerENIs(ctx)
+	var brokers []netip.Addr
+	var ids []string // the groups of those brokers that are not the source's
+	for _, a := range v.addrs[port] {
+		e, ok := enis[a]
+		if !ok || slices.ContainsFunc(e.groups, v.own) {
+			continue // unknown, or the source's own group (brokerIngress)
+		}
+		brokers = append(brokers, a)
+		for _, g := range e.groups {
+			if !slices.Contains(ids, g) {
+				ids = append(ids, g)
+			}
+		}
+	}
+	if len(brokers) == 0 {
+		return
+	}
+	target := fmt.Sprintf("%s inbound TCP %d", strings.Join(ids, ","), port)
+	out, err := v.api.DescribeSecurityGroups(ctx, &awsec2.DescribeSecurityGroupsInput{GroupIds: ids})
+	if err != nil {
+		what := "cannot verify the brokers' security groups: EC2 DescribeSecurityGroups: " + err.Error()
+		if apiErrorCode(err) == "UnauthorizedOperation" {
+			what = "cannot verify the brokers' security groups: not allowed to call EC2 DescribeSecurityGroups: " + apiErrorMessage(err)
+		}
+		v.add(target, CheckSkip, "", what, "make sure "+strings.Join(ids, ", ")+" allow TCP "+strconv.Itoa(port)+" from "+v.groups[0])
+		return
+	}
+	byID := map[string]ec2types.SecurityGroup{}
+	for _, g := range out.SecurityGroups {
+		byID[aws.ToString(g.GroupId)] = g
+	}
+	var ok, denied []string
+	for _, a := range brokers {
+		var found []ec2types.SecurityGroup
+		for _, g := range enis[a].groups {
+			if sg, in := byID[g]; in {
+				found = append(found, sg)
+			}
+		}
+		sub := &vpcCheck{api: v.api, groups: v.groups, found: found, prefixes: v.prefixes, plErrs: v.plErrs}
+		r := sub.reach(ctx, port, false)
+		by := slices.Clone(r.own)
+		for _, s := range v.sources {
+			if t := r.covering(s); t != "" {
+				by = append(by, fmt.Sprintf("%s, which holds Penstock's address %s", t, s))
+			}
+		}
+		if len(by) > 0 {
+			ok = append(ok, fmt.Sprintf("%s by %s", a, strings.Join(uniq(by), "; ")))
+		} else {
+			denied = append(denied, fmt.Sprintf("%s (in %s)", a, strings.Join(enis[a].groups, ", ")))
+		}
+	}
+	if len(denied) > 0 {
+		from := v.groups[0]
+		if len(v.sources) > 0 {
+			from += " or from Penstock's address " + joinAddrs(v.sources)
+		}
+		v.add(target, CheckFail, kafka.ResultBrokerUnreachable,
+			fmt.Sprintf("no inbound rule of the brokers' security groups allows TCP %d from %s: %s", port, from, strings.Join(denied, ", ")),
+			fmt.Sprintf("add an inbound rule to %s allowing TCP %d from %s", strings.Join(ids, " or "), port, v.groups[0]))
+		return
+	}
+	v.add(target, CheckOK, "", "the brokers accept TCP "+strconv.Itoa(port)+": "+strings.Join(ok, "; "), "")
 }
 
 // resolveBrokers resolves the brokers' addresses, by port in order of

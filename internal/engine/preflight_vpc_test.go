@@ -447,14 +447,14 @@ func TestVPCSecurityGroupsUnverifiable(t *testing.T) {
 // named is the source's own (the ESM's documented setup, verified).
 func TestVPCSecurityGroupsBrokerMembership(t *testing.T) {
 	const subnetBrokers = "subnet-0b1b1b1b1b1b1b1b1"
-	setup := func(t *testing.T, egressTo string, b2Group string) []CheckResult {
+	setup := func(t *testing.T, egressTo string, b2Group string, clusterIngress ...ec2api.Permission) []CheckResult {
 		t.Helper()
 		s := startEC2(t)
 		fakeVPCNet(t, vpcHosts, vpcSource)
 		s.AddGroup(ec2api.SecurityGroup{ID: sgESM, VpcID: vpcMain,
 			Ingress: []ec2api.Permission{ec2api.TCP(9096, 9096).ToGroups(sgESM)},
 			Egress:  []ec2api.Permission{ec2api.TCP(9096, 9096).ToGroups(egressTo), ec2api.TCP(443, 443).ToCIDRs("0.0.0.0/0")}})
-		s.AddGroup(ec2api.SecurityGroup{ID: sgCluster, VpcID: vpcMain})
+		s.AddGroup(ec2api.SecurityGroup{ID: sgCluster, VpcID: vpcMain, Ingress: clusterIngress})
 		s.AddSubnet(ec2api.Subnet{ID: subnetBrokers, VpcID: vpcMain, CIDR: "10.0.0.0/22"})
 		s.AddNetworkInterface(ec2api.NetworkInterface{ID: "eni-0b1b1b1b1b1b1b1b1", SubnetID: subnetBrokers, PrivateIPs: []string{"10.0.1.17"}, Groups: []string{egressTo}})
 		s.AddNetworkInterface(ec2api.NetworkInterface{ID: "eni-0b2b2b2b2b2b2b2b2", SubnetID: subnetBrokers, PrivateIPs: []string{"10.0.2.9"}, Groups: []string{b2Group}})
@@ -469,6 +469,30 @@ func TestVPCSecurityGroupsBrokerMembership(t *testing.T) {
 			rule + ", which holds the network interface of 10.0.2.9"
 		if r.Status != CheckOK || r.Detail != want {
 			t.Errorf("got %+v\nwant detail %q", r, want)
+		}
+	})
+	// The cluster's group must accept the connections: from the source's
+	// group, or from a range that holds Penstock's address.
+	clusterIn := sgCluster + " inbound TCP 9096"
+	t.Run("the cluster's group refuses", func(t *testing.T) {
+		want := CheckResult{Pipeline: "orders", Check: checkSecurityGroup, Target: clusterIn, Status: CheckFail, Error: kafka.ResultBrokerUnreachable,
+			Detail: "no inbound rule of the brokers' security groups allows TCP 9096 from " + sgESM + " or from Penstock's address " + vpcSource +
+				": 10.0.1.17 (in " + sgCluster + "), 10.0.2.9 (in " + sgCluster + ")",
+			Fix: "add an inbound rule to " + sgCluster + " allowing TCP 9096 from " + sgESM}
+		if r := result(t, setup(t, sgCluster, sgCluster, ec2api.TCP(22, 22).ToGroups(sgESM)), clusterIn); r != want {
+			t.Errorf("\n got %+v\nwant %+v", r, want)
+		}
+	})
+	t.Run("the cluster's group accepts", func(t *testing.T) {
+		got := setup(t, sgCluster, sgCluster, ec2api.TCP(9092, 9098).ToGroups(sgESM))
+		rule := sgCluster + ": TCP 9092-9098 from " + sgESM
+		if r := result(t, got, clusterIn); r.Status != CheckOK || r.Detail != "the brokers accept TCP 9096: 10.0.1.17 by "+rule+"; 10.0.2.9 by "+rule {
+			t.Errorf("got %+v", r)
+		}
+		got = setup(t, sgCluster, sgCluster, ec2api.TCP(9096, 9096).ToCIDRs("10.0.3.0/24"))
+		if r := result(t, got, clusterIn); r.Status != CheckOK ||
+			!strings.HasPrefix(r.Detail, "the brokers accept TCP 9096: 10.0.1.17 by "+sgCluster+": TCP 9096 from 10.0.3.0/24, which holds Penstock's address "+vpcSource) {
+			t.Errorf("by address: got %+v", r)
 		}
 	})
 	t.Run("a broker outside the group", func(t *testing.T) {
