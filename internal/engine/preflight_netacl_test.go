@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -378,4 +379,62 @@ func shortBackoff(t *testing.T) {
 	saved := awsconf.OneShotMaxBackoff
 	awsconf.OneShotMaxBackoff = time.Millisecond
 	t.Cleanup(func() { awsconf.OneShotMaxBackoff = saved })
+}
+
+// aclDenies agrees with evaluating every address and port one by one, on
+// random rule sets: it reports a denial exactly when some packet is
+// denied, and the traffic it reports is denied.
+func TestACLDeniesMatchesPerPacketEvaluation(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	randPrefix := func(minBits int) netip.Prefix {
+		bits := minBits + rng.IntN(33-minBits)
+		a := netip.AddrFrom4([4]byte{10, 0, byte(rng.IntN(4)), byte(rng.IntN(256))})
+		return netip.PrefixFrom(a, bits).Masked()
+	}
+	randPorts := func() portRange {
+		lo := rng.IntN(40)
+		return portRange{lo, lo + rng.IntN(24)}
+	}
+	// decide is EC2's evaluation of one packet.
+	decide := func(rules []aclRule, a netip.Addr, port int) (allowed bool) {
+		for _, r := range rules {
+			if r.prefix.Contains(a) && r.ports.lo <= port && port <= r.ports.hi {
+				return r.allow
+			}
+		}
+		return false
+	}
+	for i := 0; i < 3000; i++ {
+		var rules []aclRule
+		for n := 1 + rng.IntN(6); n > 0; n-- {
+			rules = append(rules, aclRule{number: 10 * (len(rules) + 1), allow: rng.IntN(3) > 0, prefix: randPrefix(20), ports: randPorts()})
+		}
+		remote, ports := randPrefix(22), randPorts()
+		anyDenied := false
+		for a := remote.Addr(); remote.Contains(a) && !anyDenied; a = a.Next() {
+			for p := ports.lo; p <= ports.hi; p++ {
+				if !decide(rules, a, p) {
+					anyDenied = true
+					break
+				}
+			}
+		}
+		d, denied := aclDenies(rules, remote, []portRange{ports})
+		if denied != anyDenied {
+			t.Fatalf("rules %+v, remote %s, ports %v: aclDenies says denied=%v (%+v), per packet %v", rules, remote, ports, denied, d, anyDenied)
+		}
+		if denied {
+			// Every address of the reported range, on the reported ports,
+			// is denied.
+			for a := d.remote.Addr(); d.remote.Contains(a); a = a.Next() {
+				for _, pr := range d.ports {
+					for p := pr.lo; p <= pr.hi; p++ {
+						if decide(rules, a, p) {
+							t.Fatalf("rules %+v, remote %s, ports %v: reported %+v, but %s port %d is allowed", rules, remote, ports, d, a, p)
+						}
+					}
+				}
+			}
+		}
+	}
 }
