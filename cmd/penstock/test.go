@@ -210,6 +210,11 @@ func runTest(f *config.File, pc *config.Pipeline, t *config.Test) []string {
 	for i := len(t.Expect); i < len(out); i++ {
 		problems = append(problems, fmt.Sprintf("unexpected record %d: value %s", i, show(out[i].Value)))
 	}
+	if crit != nil && len(problems) > 0 {
+		if s := crit.Stats(); s.ExprErrors > 0 {
+			problems = append(problems, fmt.Sprintf("%d expression errors (those records did not match that filter), such as %s", s.ExprErrors, s.LastExprError))
+		}
+	}
 	return problems
 }
 

@@ -119,6 +119,21 @@ func TestTestFileRunsTestsBlocks(t *testing.T) {
 	}
 }
 
+// A failing test whose records an expression failed on says so, with
+// the error.
+func TestTestFileReportsExpressionErrors(t *testing.T) {
+	code, stdout, _ := runCLI("test", "testdata/tested-errors.yaml")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, stdout)
+	}
+	want := "FAIL  orders named total are expected to pass (tests[0])\n" +
+		"      0 records came out, 1 expected\n" +
+		"      1 expression errors (those records did not match that filter), such as filter 0 (value.amount > 100) on orders[0] offset 7: invalid operation: <nil> > int (1:14)\n"
+	if !strings.Contains(stdout, want) {
+		t.Errorf("output:\n%s\nwant it to contain:\n%s", stdout, want)
+	}
+}
+
 func TestValidateReportsFilterCompileErrorsAtTheirLines(t *testing.T) {
 	code, _, stderr := runCLI("validate", "testdata/bad-filters.yaml")
 	if code != 1 {
