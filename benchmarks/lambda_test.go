@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/penstock-dev/penstock/internal/awsconf"
 	"github.com/penstock-dev/penstock/internal/esm"
 	"github.com/penstock-dev/penstock/internal/lambdaapi"
 	"github.com/penstock-dev/penstock/pipeline"
@@ -53,7 +54,7 @@ func BenchmarkLambdaPayload(b *testing.B) {
 			}
 			defer srv.Close()
 			c := awslambda.New(awslambda.Options{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDBENCH", "bench", ""),
-				BaseEndpoint: aws.String(srv.URL()), RetryMaxAttempts: 1})
+				BaseEndpoint: aws.String(srv.URL()), RetryMaxAttempts: 1, HTTPClient: awsconf.HTTPClient()})
 			inv, _ := lambda.NewAWSFunction(c, "orders", "", "eu-west-1")
 			tg, err := lambda.New(lambda.Options{Invoker: inv})
 			if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -64,6 +65,11 @@ func Load(ctx context.Context, s Settings) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
 	}
+	// Wrapped after loading: the SDK adds AWS_CA_BUNDLE to its own client.
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = awshttp.NewBuildableClient()
+	}
+	cfg.HTTPClient = memoryBodies{cfg.HTTPClient}
 	if cfg.Region == "" {
 		return aws.Config{}, errors.New("no AWS region: set region in the config, or AWS_REGION in the environment")
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/penstock-dev/penstock/internal/awsconf"
 )
 
 const (
@@ -40,6 +42,7 @@ func client(s *Server, key, sec string) *ec2.Client {
 		BaseEndpoint:     aws.String(s.URL()),
 		Credentials:      credentials.NewStaticCredentialsProvider(key, sec, ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.HTTPClient(),
 	})
 }
 
@@ -301,7 +304,7 @@ func TestEC2SignatureFailures(t *testing.T) {
 		t.Errorf("unknown key: %s: %s", code, msg)
 	}
 	other := ec2.New(ec2.Options{Region: "us-west-2", BaseEndpoint: aws.String(s.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, ""), RetryMaxAttempts: 1})
+		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, ""), RetryMaxAttempts: 1, HTTPClient: awsconf.HTTPClient()})
 	_, err = other.DescribeSecurityGroups(ctx, in)
 	if code, msg := apiCode(t, err); code != "AuthFailure" || !strings.Contains(msg, "wrong region us-west-2") {
 		t.Errorf("wrong region: %s: %s", code, msg)

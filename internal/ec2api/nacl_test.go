@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/penstock-dev/penstock/internal/awsconf"
 )
 
 const (
@@ -97,7 +99,7 @@ type recorder struct {
 }
 
 func (r *recorder) Do(req *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := awsconf.HTTPClient().Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/penstock-dev/penstock/internal/awsconf"
 )
 
 func creds(srv *Server) aws.CredentialsProvider {
@@ -32,6 +34,7 @@ func TestVersityGWRoundTrip(t *testing.T) {
 		BaseEndpoint:               aws.String(srv.Endpoint),
 		UsePathStyle:               true,
 		RetryMaxAttempts:           1,
+		HTTPClient:                 awsconf.HTTPClient(),
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	})
@@ -91,7 +94,7 @@ func TestVersityGWRoundTrip(t *testing.T) {
 }
 
 func sqsClient(srv *Server) *sqs.Client {
-	return sqs.New(sqs.Options{Region: srv.Region, Credentials: creds(srv), BaseEndpoint: aws.String(srv.Endpoint), RetryMaxAttempts: 1})
+	return sqs.New(sqs.Options{Region: srv.Region, Credentials: creds(srv), BaseEndpoint: aws.String(srv.Endpoint), RetryMaxAttempts: 1, HTTPClient: awsconf.HTTPClient()})
 }
 
 func TestFauxqsSQS(t *testing.T) {
@@ -125,7 +128,7 @@ func TestFauxqsSNS(t *testing.T) {
 	srv := Fauxqs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := sns.New(sns.Options{Region: srv.Region, Credentials: creds(srv), BaseEndpoint: aws.String(srv.Endpoint), RetryMaxAttempts: 1})
+	c := sns.New(sns.Options{Region: srv.Region, Credentials: creds(srv), BaseEndpoint: aws.String(srv.Endpoint), RetryMaxAttempts: 1, HTTPClient: awsconf.HTTPClient()})
 	topic, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("penstock-interop")})
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/penstock-dev/penstock/internal/awsconf"
 )
 
 const (
@@ -42,6 +44,7 @@ func client(srv *Server, secret string) *lambda.Client {
 		Credentials:      credentials.NewStaticCredentialsProvider(testKey, secret, ""),
 		BaseEndpoint:     aws.String(srv.URL()),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.HTTPClient(),
 	})
 }
 
@@ -330,6 +333,7 @@ func TestWrongSecretRefused(t *testing.T) {
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDSTRANGER", testSecret, ""),
 		BaseEndpoint:     aws.String(srv.URL()),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.HTTPClient(),
 	})
 	_, err = c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("fn")})
 	if ae := apiError(t, err); ae.ErrorCode() != "UnrecognizedClientException" {

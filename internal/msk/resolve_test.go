@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kafka"
 	"github.com/aws/aws-sdk-go-v2/service/kafka/types"
 
+	"github.com/penstock-dev/penstock/internal/awsconf"
 	"github.com/penstock-dev/penstock/internal/mskapi"
 )
 
@@ -54,6 +55,7 @@ func startMSK(t *testing.T) *kafka.Client {
 		BaseEndpoint:     aws.String(s.URL()),
 		Credentials:      credentials.NewStaticCredentialsProvider(testKey, testSecret, ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.HTTPClient(),
 	})
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kafka"
 	"github.com/aws/aws-sdk-go-v2/service/kafka/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/penstock-dev/penstock/internal/awsconf"
 )
 
 const (
@@ -35,6 +37,7 @@ func client(s *Server, key, sec string) *kafka.Client {
 		BaseEndpoint:     aws.String(s.URL()),
 		Credentials:      credentials.NewStaticCredentialsProvider(key, sec, ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.HTTPClient(),
 	})
 }
 

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/smithy-go"
 	smithymiddleware "github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/penstock-dev/penstock/internal/awsconf"
 )
 
 const (
@@ -618,7 +620,7 @@ func TestWrongSecretRefused(t *testing.T) {
 		t.Errorf("signature failures %d, requests %d", srv.SignatureFailures(), srv.Requests(""))
 	}
 	c := s3.New(s3.Options{Region: testRegion, Credentials: credentials.NewStaticCredentialsProvider("AKIDSTRANGER", testSecret, ""),
-		BaseEndpoint: aws.String(srv.URL()), UsePathStyle: true, RetryMaxAttempts: 1})
+		BaseEndpoint: aws.String(srv.URL()), UsePathStyle: true, RetryMaxAttempts: 1, HTTPClient: awsconf.HTTPClient()})
 	_, err = c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(testBucket)})
 	if asAPIError(t, err).ErrorCode() != "InvalidAccessKeyId" {
 		t.Errorf("unknown key: %v", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/penstock-dev/penstock/internal/awsconf"
 	"github.com/penstock-dev/penstock/internal/secretsapi"
 )
 
@@ -64,6 +65,7 @@ func newClient(srv *secretsapi.Server) *secretsmanager.Client {
 		Credentials:      credentials.NewStaticCredentialsProvider(testKey, testSecret, ""),
 		BaseEndpoint:     aws.String(srv.URL()),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.HTTPClient(),
 	})
 }
 
@@ -368,6 +370,7 @@ func TestRegions(t *testing.T) {
 		Region:           "eu-west-1",
 		Credentials:      credentials.NewStaticCredentialsProvider(testKey, testSecret, ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.HTTPClient(),
 	}, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(endpoints[o.Region]) })
 	r := NewResolver(func(ctx context.Context, region string) (SecretsManagerAPI, error) {
 		mu.Lock()
@@ -589,6 +592,7 @@ func TestRefusedCredentials(t *testing.T) {
 		Credentials:      credentials.NewStaticCredentialsProvider(testKey, "wrong", ""),
 		BaseEndpoint:     aws.String(srv.URL()),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.HTTPClient(),
 	})
 	r := NewResolver(func(context.Context, string) (SecretsManagerAPI, error) { return c, nil })
 	_, err := r.Value(context.Background(), mustParse(t, "secretsmanager:s"))

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/penstock-dev/penstock/internal/awsconf"
 )
 
 const (
@@ -46,6 +48,7 @@ func client(srv *Server, secret string) *secretsmanager.Client {
 		Credentials:      credentials.NewStaticCredentialsProvider(testKey, secret, ""),
 		BaseEndpoint:     aws.String(srv.URL()),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.HTTPClient(),
 	})
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/penstock-dev/penstock/internal/awsconf"
 )
 
 const (
@@ -43,6 +45,7 @@ func client(srv *Server, secret string) *sns.Client {
 		Credentials:      credentials.NewStaticCredentialsProvider(testKey, secret, ""),
 		BaseEndpoint:     aws.String(srv.URL()),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.HTTPClient(),
 	})
 }
 

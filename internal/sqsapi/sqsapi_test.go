@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/penstock-dev/penstock/internal/awsconf"
 )
 
 const (
@@ -45,6 +47,7 @@ func client(srv *Server, secret string) *sqs.Client {
 		Credentials:      credentials.NewStaticCredentialsProvider(testKey, secret, ""),
 		BaseEndpoint:     aws.String(srv.URL()),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.HTTPClient(),
 	})
 }
 

@@ -54,6 +54,7 @@ func client(s *Server, sec string, optFns ...func(*sts.Options)) *sts.Client {
 		BaseEndpoint:     aws.String(s.URL()),
 		Credentials:      credentials.NewStaticCredentialsProvider(akid, sec, ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.HTTPClient(),
 	}, optFns...)
 }
 

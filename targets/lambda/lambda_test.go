@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/penstock-dev/penstock/internal/awsconf"
 	"github.com/penstock-dev/penstock/internal/esm"
 	"github.com/penstock-dev/penstock/internal/lambdaapi"
 	"github.com/penstock-dev/penstock/pipeline"
@@ -52,6 +53,7 @@ func target(t testing.TB, srv *lambdaapi.Server, o lambda.Options) *lambda.Targe
 		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, ""),
 		BaseEndpoint:     aws.String(srv.URL()),
 		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.HTTPClient(),
 	})
 	inv, err := lambda.NewAWSFunction(c, fnARN, "", region)
 	if err != nil {

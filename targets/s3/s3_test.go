@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/penstock-dev/penstock/internal/awsconf"
 	"github.com/penstock-dev/penstock/internal/esm"
 	"github.com/penstock-dev/penstock/internal/interop"
 	"github.com/penstock-dev/penstock/internal/objkey"
@@ -36,6 +37,7 @@ type store struct {
 func client(endpoint, region, key, secret string) *awss3.Client {
 	return awss3.New(awss3.Options{Region: region, Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""),
 		BaseEndpoint: aws.String(endpoint), UsePathStyle: true, RetryMaxAttempts: 1,
+		HTTPClient: awsconf.HTTPClient(),
 		// As config.LoadDefaultConfig sets them in production.
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported})

@@ -11,6 +11,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/penstock-dev/penstock/internal/awsconf"
 	"github.com/penstock-dev/penstock/internal/esm"
 	"github.com/penstock-dev/penstock/internal/interop"
 	"github.com/penstock-dev/penstock/targets/sns"
@@ -21,8 +22,8 @@ import (
 func TestTargetAgainstFauxqs(t *testing.T) {
 	srv := interop.Fauxqs(t)
 	creds := credentials.NewStaticCredentialsProvider(srv.AccessKeyID, srv.SecretAccessKey, "")
-	sc := awssns.New(awssns.Options{Region: srv.Region, Credentials: creds, BaseEndpoint: aws.String(srv.Endpoint), RetryMaxAttempts: 1})
-	qc := awssqs.New(awssqs.Options{Region: srv.Region, Credentials: creds, BaseEndpoint: aws.String(srv.Endpoint), RetryMaxAttempts: 1})
+	sc := awssns.New(awssns.Options{Region: srv.Region, Credentials: creds, BaseEndpoint: aws.String(srv.Endpoint), RetryMaxAttempts: 1, HTTPClient: awsconf.HTTPClient()})
+	qc := awssqs.New(awssqs.Options{Region: srv.Region, Credentials: creds, BaseEndpoint: aws.String(srv.Endpoint), RetryMaxAttempts: 1, HTTPClient: awsconf.HTTPClient()})
 	ctx := context.Background()
 	topic, err := sc.CreateTopic(ctx, &awssns.CreateTopicInput{Name: aws.String("orders")})
 	if err != nil {

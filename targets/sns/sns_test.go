@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/penstock-dev/penstock/internal/awsconf"
 	"github.com/penstock-dev/penstock/internal/esm"
 	"github.com/penstock-dev/penstock/internal/snsapi"
 	"github.com/penstock-dev/penstock/pipeline"
@@ -42,7 +43,7 @@ func endpoint(t testing.TB, fault snsapi.FaultFunc) *snsapi.Server {
 
 func client(srv *snsapi.Server) *awssns.Client {
 	return awssns.New(awssns.Options{Region: region, Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""),
-		BaseEndpoint: aws.String(srv.URL()), RetryMaxAttempts: 1})
+		BaseEndpoint: aws.String(srv.URL()), RetryMaxAttempts: 1, HTTPClient: awsconf.HTTPClient()})
 }
 
 func records(n int, keys int) *pipeline.Batch {

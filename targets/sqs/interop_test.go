@@ -10,6 +10,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/penstock-dev/penstock/internal/awsconf"
 	"github.com/penstock-dev/penstock/internal/esm"
 	"github.com/penstock-dev/penstock/internal/interop"
 	"github.com/penstock-dev/penstock/targets/sqs"
@@ -40,7 +41,7 @@ func receiveAll(t *testing.T, c *awssqs.Client, url string, want int) []types.Me
 func TestTargetAgainstFauxqs(t *testing.T) {
 	srv := interop.Fauxqs(t)
 	c := awssqs.New(awssqs.Options{Region: srv.Region, Credentials: credentials.NewStaticCredentialsProvider(srv.AccessKeyID, srv.SecretAccessKey, ""),
-		BaseEndpoint: aws.String(srv.Endpoint), RetryMaxAttempts: 1})
+		BaseEndpoint: aws.String(srv.Endpoint), RetryMaxAttempts: 1, HTTPClient: awsconf.HTTPClient()})
 	ctx := context.Background()
 
 	q, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("orders")})

@@ -16,6 +16,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/penstock-dev/penstock/internal/awsconf"
 	"github.com/penstock-dev/penstock/internal/esm"
 	"github.com/penstock-dev/penstock/internal/kafkatest"
 	"github.com/penstock-dev/penstock/internal/sqsapi"
@@ -48,7 +49,7 @@ func endpoint(t testing.TB, fault sqsapi.FaultFunc) *sqsapi.Server {
 
 func client(srv *sqsapi.Server) *awssqs.Client {
 	return awssqs.New(awssqs.Options{Region: region, Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""),
-		BaseEndpoint: aws.String(srv.URL()), RetryMaxAttempts: 1})
+		BaseEndpoint: aws.String(srv.URL()), RetryMaxAttempts: 1, HTTPClient: awsconf.HTTPClient()})
 }
 
 func records(n int) *pipeline.Batch {
