@@ -25,9 +25,9 @@ const checkNACL = "network acl"
 // connections.
 const ephemeralLo, ephemeralHi = 1024, 65535
 
-// aclDefaultRules are the numbers EC2 gives the "*" rules that end every
-// network ACL and deny what no numbered rule decided: 32767 for IPv4,
-// 32768 for IPv6. Numbered rules go up to 32766.
+// aclDefaultRule and aclDefaultRuleIPv6 are the numbers EC2 gives the "*"
+// rules that end every network ACL and deny what no numbered rule decided:
+// 32767 for IPv4, 32768 for IPv6. Numbered rules go up to 32766.
 const aclDefaultRule, aclDefaultRuleIPv6 = 32767, 32768
 
 // networkACLs checks the network ACL of each subnet (all in the groups'
