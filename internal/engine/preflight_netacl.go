@@ -152,7 +152,8 @@ func joinPrefixes(ps []netip.Prefix) string {
 // the brokers outside it.
 func (v *vpcCheck) naclBrokers(id string, cidr netip.Prefix, a *acl) {
 	target := id + " network ACL, brokers"
-	var problems, fixes, ok []string
+	d := denials{a: a}
+	var ok []string
 	for _, port := range v.ports {
 		var to []netip.Addr
 		for _, b := range v.addrs[port] {
@@ -160,17 +161,14 @@ func (v *vpcCheck) naclBrokers(id string, cidr netip.Prefix, a *acl) {
 				continue // within the subnet: no ACL between them
 			}
 			to = append(to, b)
-			p, f := a.require(true, netip.PrefixFrom(b, b.BitLen()), portRange{port, port}, "to", "broker")
-			q, g := a.require(false, netip.PrefixFrom(b, b.BitLen()), portRange{ephemeralLo, ephemeralHi}, "from", "broker")
-			problems, fixes = append(append(problems, p...), q...), append(append(fixes, f...), g...)
+			d.conn(true, netip.PrefixFrom(b, b.BitLen()), port, "broker")
 		}
 		if len(to) > 0 {
 			ok = append(ok, fmt.Sprintf("TCP %d to %s", port, joinAddrs(to)))
 		}
 	}
 	switch {
-	case len(problems) > 0:
-		v.addNACL(target, CheckFail, kafka.ResultBrokerUnreachable, a.id+": "+strings.Join(problems, "; "), a.fix(fixes))
+	case d.report(v, target, kafka.ResultBrokerUnreachable):
 	case len(ok) > 0:
 		v.addNACL(target, CheckOK, "", fmt.Sprintf("%s allows %s out, and the replies in (TCP %d-%d)",
 			a.id, strings.Join(ok, ", "), ephemeralLo, ephemeralHi), "")
@@ -181,7 +179,8 @@ func (v *vpcCheck) naclBrokers(id string, cidr netip.Prefix, a *acl) {
 // the AWS endpoints (TCP 443), at the addresses they resolve to here.
 func (v *vpcCheck) naclEndpoints(id string, cidr netip.Prefix, a *acl) {
 	target := id + " network ACL, AWS APIs"
-	var problems, fixes, ok, unresolved []string
+	d := denials{a: a}
+	var ok, unresolved []string
 	for _, e := range v.endpoints {
 		if len(e.addrs) == 0 {
 			unresolved = append(unresolved, e.name)
@@ -191,15 +190,12 @@ func (v *vpcCheck) naclEndpoints(id string, cidr netip.Prefix, a *acl) {
 			if cidr.Contains(ad) {
 				continue
 			}
-			p, f := a.require(true, netip.PrefixFrom(ad, ad.BitLen()), portRange{443, 443}, "to", e.name)
-			q, g := a.require(false, netip.PrefixFrom(ad, ad.BitLen()), portRange{ephemeralLo, ephemeralHi}, "from", e.name)
-			problems, fixes = append(append(problems, p...), q...), append(append(fixes, f...), g...)
+			d.conn(true, netip.PrefixFrom(ad, ad.BitLen()), 443, e.name)
 		}
 		ok = append(ok, e.name+" ("+joinAddrs(e.addrs)+")")
 	}
 	switch {
-	case len(problems) > 0:
-		v.addNACL(target, CheckFail, resultAWSUnreachable, a.id+": "+strings.Join(problems, "; "), a.fix(fixes))
+	case d.report(v, target, resultAWSUnreachable):
 	case len(ok) == 0:
 		v.addNACL(target, CheckSkip, "", "cannot verify: "+strings.Join(unresolved, ", ")+" did not resolve here",
 			"run penstock check where the event source's subnets resolve the AWS endpoints (inside the VPC)")
@@ -220,16 +216,13 @@ func (v *vpcCheck) naclBrokersIn(id string, a *acl, ports []int, others []netip.
 		return
 	}
 	target := id + " network ACL, brokers in it"
-	var problems, fixes []string
+	d := denials{a: a}
 	for _, port := range ports {
 		for _, o := range others {
-			p, f := a.require(false, o, portRange{port, port}, "from", "")
-			q, g := a.require(true, o, portRange{ephemeralLo, ephemeralHi}, "to", "")
-			problems, fixes = append(append(problems, p...), q...), append(append(fixes, f...), g...)
+			d.conn(false, o, port, "")
 		}
 	}
-	if len(problems) > 0 {
-		v.addNACL(target, CheckFail, kafka.ResultBrokerUnreachable, a.id+": "+strings.Join(problems, "; "), a.fix(fixes))
+	if d.report(v, target, kafka.ResultBrokerUnreachable) {
 		return
 	}
 	ps := make([]string, len(ports))
@@ -312,41 +305,71 @@ func newACL(n ec2types.NetworkAcl) *acl {
 	return a
 }
 
+// denials collects what one ACL denies of the traffic one line checks,
+// and the rules that would let it through.
+type denials struct {
+	a               *acl
+	problems, fixes []string
+}
+
+// conn checks a TCP connection on port with remote and its replies on the
+// ephemeral ports: opened from the subnet when out (the event source
+// connecting), into it otherwise (brokers accepting). what names remote in
+// details ("" for none).
+func (d *denials) conn(out bool, remote netip.Prefix, port int, what string) {
+	dir, back := "to", "from"
+	if !out {
+		dir, back = back, dir
+	}
+	d.require(out, remote, portRange{port, port}, dir, what)
+	d.require(!out, remote, portRange{ephemeralLo, ephemeralHi}, back, what)
+}
+
+// report adds the FAIL line of the denials, with errCode, and reports
+// whether there were any.
+func (d *denials) report(v *vpcCheck, target, errCode string) bool {
+	if len(d.problems) == 0 {
+		return false
+	}
+	v.addNACL(target, CheckFail, errCode, d.a.id+": "+strings.Join(d.problems, "; "),
+		"add to "+d.a.id+" "+strings.Join(uniq(d.fixes), "; ")+" (network ACLs are stateless: replies need rules of their own)")
+	return true
+}
+
 // require checks that the ACL lets TCP traffic through on ports, out to
-// (egress) or in from every address of remote. It returns what it denies
-// and the rule that would fix each, for details; dir ("to" or "from") and
-// what (the remote's name, or "") word them.
-func (a *acl) require(egress bool, remote netip.Prefix, ports portRange, dir, what string) (problems, fixes []string) {
+// (egress) or in from every address of remote, and records what it denies
+// with the rule that would fix it; dir ("to" or "from") and what word
+// them.
+func (d *denials) require(egress bool, remote netip.Prefix, ports portRange, dir, what string) {
+	a := d.a
 	rules, way := a.ingrs, "inbound"
 	if egress {
 		rules, way = a.egress, "outbound"
 	}
-	d, denied := aclDenies(rules, remote, []portRange{ports})
+	dn, denied := aclDenies(rules, remote, []portRange{ports})
 	if !denied {
-		return nil, nil
+		return
 	}
 	var ps []string
-	for _, p := range d.ports {
+	for _, p := range dn.ports {
 		ps = append(ps, p.String())
 	}
-	subject := fmt.Sprintf("%s TCP %s %s %s", way, strings.Join(ps, ", "), dir, d.remote)
-	if d.remote.IsSingleIP() {
-		subject = fmt.Sprintf("%s TCP %s %s %s", way, strings.Join(ps, ", "), dir, d.remote.Addr())
+	who := dn.remote.String()
+	if dn.remote.IsSingleIP() {
+		who = dn.remote.Addr().String()
 	}
+	subject := fmt.Sprintf("%s TCP %s %s %s", way, strings.Join(ps, ", "), dir, who)
 	if what != "" {
 		subject += " (" + what + ")"
 	}
 	fix := fmt.Sprintf("an %s rule allowing TCP %s %s %s", way, ports, dir, remote)
-	if d.rule == 0 || d.rule == aclDefaultRule || d.rule == aclDefaultRuleIPv6 {
-		return []string{"no rule allows " + subject + " (the * rule denies it)"}, []string{fix}
+	if dn.rule == 0 || dn.rule == aclDefaultRule || dn.rule == aclDefaultRuleIPv6 {
+		d.problems = append(d.problems, "no rule allows "+subject+" (the * rule denies it)")
+		d.fixes = append(d.fixes, fix)
+		return
 	}
-	return []string{fmt.Sprintf("rule %d denies %s", d.rule, subject)}, []string{fmt.Sprintf("%s, numbered below %d", fix, d.rule)}
-}
-
-// fix words the fixes of one ACL.
-func (a *acl) fix(fixes []string) string {
-	return "add to " + a.id + " " + strings.Join(uniq(fixes), "; ") +
-		" (network ACLs are stateless: replies need rules of their own)"
+	d.problems = append(d.problems, fmt.Sprintf("rule %d denies %s", dn.rule, subject))
+	d.fixes = append(d.fixes, fmt.Sprintf("%s, numbered below %d", fix, dn.rule))
 }
 
 // aclDenial is the first traffic a direction's rules deny: the rule (0:

@@ -179,9 +179,7 @@ func TestVPCNetworkACLDenies(t *testing.T) {
 			Detail: aclESM + ": rule 50 denies outbound TCP 9096 to 10.0.2.9 (broker)",
 			Fix: "add to " + aclESM + " an outbound rule allowing TCP 9096 to 10.0.2.9/32, numbered below 50 " +
 				"(network ACLs are stateless: replies need rules of their own)"}
-		if r := result(t, got, brokers); r != want {
-			t.Errorf("\n got %+v\nwant %+v", r, want)
-		}
+		sameResult(t, got, want)
 		if r := result(t, got, apis); r.Status != CheckOK {
 			t.Errorf("got %+v", r)
 		}
@@ -242,9 +240,7 @@ func TestVPCNetworkACLBrokersInSubnet(t *testing.T) {
 		Detail: aclCustom + ": rule 105 denies inbound TCP 9096 from 10.0.3.0/24",
 		Fix: "add to " + aclCustom + " an inbound rule allowing TCP 9096 from 10.0.3.0/24, numbered below 105 " +
 			"(network ACLs are stateless: replies need rules of their own)"}
-	if r := result(t, got, subnetBrokers+" network ACL, brokers in it"); r != want {
-		t.Errorf("\n got %+v\nwant %+v", r, want)
-	}
+	sameResult(t, got, want)
 	// The event source's own subnet holds no broker: no such line. No
 	// network interface holds b-2's address: its subnet is not known.
 	for _, r := range got {
@@ -255,9 +251,7 @@ func TestVPCNetworkACLBrokersInSubnet(t *testing.T) {
 	want = CheckResult{Pipeline: "orders", Check: checkNACL, Target: "10.0.2.9 network ACL", Status: CheckSkip,
 		Detail: "no network interface these credentials can see holds the broker address 10.0.2.9 (another account or VPC): the network ACL of its subnet is not checked",
 		Fix:    "make sure that ACL lets 10.0.3.0/24, 10.0.1.0/24 in on the broker port and the replies out (TCP 1024-65535)"}
-	if r := result(t, got, "10.0.2.9 network ACL"); r != want {
-		t.Errorf("\n got %+v\nwant %+v", r, want)
-	}
+	sameResult(t, got, want)
 
 	// Opened to the VPC, it passes.
 	s.AddNetworkACL(ec2api.NetworkACL{ID: aclCustom, VpcID: vpcMain, Subnets: []string{subnetBrokers}, Entries: []ec2api.ACLEntry{
@@ -290,9 +284,7 @@ func TestVPCNetworkACLBrokerSubnets(t *testing.T) {
 		Detail: aclCustom + ": no rule allows inbound TCP 9096 from 10.0.3.0/24 (the * rule denies it)",
 		Fix: "add to " + aclCustom + " an inbound rule allowing TCP 9096 from 10.0.3.0/24 " +
 			"(network ACLs are stateless: replies need rules of their own)"}
-	if r := result(t, got, subnetB2+" network ACL, brokers in it"); r != want {
-		t.Errorf("\n got %+v\nwant %+v", r, want)
-	}
+	sameResult(t, got, want)
 }
 
 // Without ec2:DescribeNetworkAcls or ec2:DescribeNetworkInterfaces the

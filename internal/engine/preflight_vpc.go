@@ -253,8 +253,7 @@ func (v *vpcCheck) clusterIngress(ctx context.Context, port int) {
 				found = append(found, sg)
 			}
 		}
-		sub := &vpcCheck{api: v.api, groups: v.groups, found: found, prefixes: v.prefixes, plErrs: v.plErrs}
-		r := sub.reach(ctx, port, false)
+		r := v.reachOf(ctx, found, port, false)
 		by := slices.Clone(r.own)
 		for _, s := range v.sources {
 			if t := r.covering(s); t != "" {
@@ -464,12 +463,19 @@ type reach struct {
 // reach collects, over the rules of all the source's groups (ingress or
 // egress), those allowing TCP port.
 func (v *vpcCheck) reach(ctx context.Context, port int, egress bool) reach {
+	return v.reachOf(ctx, v.found, port, egress)
+}
+
+// reachOf is reach over the rules of groups (the source's, or others:
+// the brokers', the VPC endpoints'); rules naming the source's groups
+// count as own.
+func (v *vpcCheck) reachOf(ctx context.Context, groups []ec2types.SecurityGroup, port int, egress bool) reach {
 	dir := " from "
 	if egress {
 		dir = " to "
 	}
 	var r reach
-	for _, g := range v.found {
+	for _, g := range groups {
 		id := aws.ToString(g.GroupId)
 		perms := g.IpPermissions
 		if egress {
@@ -872,8 +878,7 @@ func (v *vpcCheck) endpointGroupsIngress(ctx context.Context, ids []string) {
 			continue
 		}
 		target := id + " inbound TCP 443"
-		sub := &vpcCheck{api: v.api, groups: v.groups, found: []ec2types.SecurityGroup{g}, prefixes: v.prefixes, plErrs: v.plErrs}
-		r := sub.reach(ctx, 443, false)
+		r := v.reachOf(ctx, []ec2types.SecurityGroup{g}, 443, false)
 		var from []string
 		for _, pr := range r.ranges {
 			for _, s := range v.sources {

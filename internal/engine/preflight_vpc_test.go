@@ -142,6 +142,14 @@ func sameResults(t *testing.T, got, want []CheckResult) {
 	}
 }
 
+// sameResult fails the test unless rs holds want (found by its target).
+func sameResult(t *testing.T, rs []CheckResult, want CheckResult) {
+	t.Helper()
+	if r := result(t, rs, want.Target); r != want {
+		t.Errorf("\n got %+v\nwant %+v", r, want)
+	}
+}
+
 func formatResults(rs []CheckResult) string {
 	var b strings.Builder
 	for _, r := range rs {
@@ -422,9 +430,7 @@ func TestVPCSecurityGroupsUnverifiable(t *testing.T) {
 	}
 	for target, w := range want {
 		w.Pipeline, w.Check, w.Target = "orders", "security group", target
-		if r := result(t, got, target); r != w {
-			t.Errorf("\n got %+v\nwant %+v", r, w)
-		}
+		sameResult(t, got, w)
 	}
 	r := result(t, got, sgESM+" outbound TCP 443")
 	if r.Status != CheckSkip || !strings.Contains(r.Detail, "allowed only by "+sgESM+": TCP 443 to "+sgVPCE) ||
@@ -479,9 +485,7 @@ func TestVPCSecurityGroupsBrokerMembership(t *testing.T) {
 			Detail: "no inbound rule of the brokers' security groups allows TCP 9096 from " + sgESM + " or from Penstock's address " + vpcSource +
 				": 10.0.1.17 (in " + sgCluster + "), 10.0.2.9 (in " + sgCluster + ")",
 			Fix: "add an inbound rule to " + sgCluster + " allowing TCP 9096 from " + sgESM}
-		if r := result(t, setup(t, sgCluster, sgCluster, ec2api.TCP(22, 22).ToGroups(sgESM)), clusterIn); r != want {
-			t.Errorf("\n got %+v\nwant %+v", r, want)
-		}
+		sameResult(t, setup(t, sgCluster, sgCluster, ec2api.TCP(22, 22).ToGroups(sgESM)), want)
 	})
 	t.Run("the cluster's group accepts", func(t *testing.T) {
 		got := setup(t, sgCluster, sgCluster, ec2api.TCP(9092, 9098).ToGroups(sgESM))
@@ -549,7 +553,5 @@ func TestVPCSecurityGroupsDifferentVPCs(t *testing.T) {
 	want := CheckResult{Pipeline: "orders", Check: "security group", Target: sgESM + "," + sgExtra, Status: CheckFail, Error: "ESM_CONFIG_NOT_VALID",
 		Detail: "the security groups belong to different VPCs: " + sgESM + " in vpc-0a0a0a0a0a0a0a0a0; " + sgExtra + " in vpc-0b0b0b0b0b0b0b0b0",
 		Fix:    "list security groups of one VPC, the VPC of source.kafka.vpc.subnets"}
-	if r := result(t, got, want.Target); r != want {
-		t.Errorf("\n got %+v\nwant %+v", r, want)
-	}
+	sameResult(t, got, want)
 }
