@@ -308,7 +308,9 @@ func (c *Criteria) match(st *state, r *pipeline.Record) bool {
 	if n := c.value; n != nil {
 		st.valKind = st.doc(n, r.Value, f)
 	}
-	st.fix(c.root, f)
+	if len(c.root.emptyFix) > 0 {
+		st.fix(c.root, f)
+	}
 	for i := range c.filters {
 		fl := &c.filters[i]
 		if fl.pattern != nil {

@@ -450,7 +450,9 @@ func (st *state) fix(c *pnode, nf int) {
 // finish evaluates the groups of c on its frame nf and records the results
 // in the parent frame f.
 func (st *state) finish(c *pnode, nf, f int) {
-	st.fix(c, nf)
+	if len(c.emptyFix) > 0 {
+		st.fix(c, nf)
+	}
 	for _, g := range c.groups {
 		if st.bit(f, g.slot) {
 			continue
