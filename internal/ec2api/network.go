@@ -35,6 +35,9 @@ type Route struct {
 	NetworkInterfaceID     string // "eni-..."
 	InstanceID             string // "i-..."
 	VpcPeeringConnectionID string // "pcx-..."
+	// Blackhole: the route's target is gone (a deleted peering connection,
+	// NAT gateway or interface); EC2 answers its state as "blackhole".
+	Blackhole bool
 }
 
 // RouteTable is a route table of a VPC. Main marks the VPC's main route
@@ -340,6 +343,9 @@ func (c *call) xmlRouteTable(rt RouteTable) xmlRouteTable {
 			VpcPeeringConnectionID:  r.VpcPeeringConnectionID,
 			State:                   "active",
 			Origin:                  "CreateRoute",
+		}
+		if r.Blackhole {
+			xr.State = "blackhole"
 		}
 		if r.Destination != "" {
 			if netip.MustParsePrefix(r.Destination).Addr().Is4() {

@@ -57,6 +57,7 @@ func network(t *testing.T) *Server {
 		{Destination: "10.10.0.0/16", InstanceID: instance},
 		{Destination: "10.12.0.0/16", InstanceID: instance, NetworkInterfaceID: eni},
 		{Destination: "10.11.0.0/16", VpcPeeringConnectionID: pcx},
+		{Destination: "10.13.0.0/16", VpcPeeringConnectionID: pcx, Blackhole: true}, // the peering was deleted
 		{Destination: "192.168.0.0/16", GatewayID: vgw},
 	}})
 	s.AddRouteTable(RouteTable{ID: rtbB, VpcID: vpcB, Main: true, Subnets: []string{subnetB1}, Routes: []Route{
@@ -233,14 +234,18 @@ func TestDescribeRouteTables(t *testing.T) {
 		if aws.ToString(r.GatewayId) == "local" {
 			wantOrigin = types.RouteOriginCreateRouteTable
 		}
-		if r.State != types.RouteStateActive || r.Origin != wantOrigin {
-			t.Errorf("route to %s via %s: state %q, origin %q; want active, %s", dest, target, r.State, r.Origin, wantOrigin)
+		wantState := types.RouteStateActive
+		if dest == "10.13.0.0/16" {
+			wantState = types.RouteStateBlackhole
+		}
+		if r.State != wantState || r.Origin != wantOrigin {
+			t.Errorf("route to %s via %s: state %q, origin %q; want %s, %s", dest, target, r.State, r.Origin, wantState, wantOrigin)
 		}
 	}
 	want := []route{
 		{"10.0.0.0/16", "local"}, {"0.0.0.0/0", nat}, {plVPC, vpce}, {"10.8.0.0/16", tgw},
 		{"10.9.0.0/16", eni}, {"10.10.0.0/16", instance}, {"10.12.0.0/16", eni + instance},
-		{"10.11.0.0/16", pcx}, {"192.168.0.0/16", vgw},
+		{"10.11.0.0/16", pcx}, {"10.13.0.0/16", pcx}, {"192.168.0.0/16", vgw},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("routes %v, want %v", got, want)

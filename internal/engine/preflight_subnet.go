@@ -50,7 +50,11 @@ func (v *vpcCheck) subnets(ctx context.Context, k *config.Kafka) {
 		}
 		v.addSubnet(id, CheckOK, "", fmt.Sprintf("exists in %s, %s, %s", aws.ToString(sn.VpcId),
 			aws.ToString(sn.AvailabilityZone), aws.ToString(sn.CidrBlock)), "")
-		v.route(ctx, sn, names, private, resolved)
+		rt, how, err := v.routeTable(ctx, sn)
+		v.route(sn, rt, how, err, names, private, resolved)
+		if err == nil && rt != nil {
+			v.brokerRoutes(ctx, sn, rt, how)
+		}
 		good = append(good, sn)
 	}
 	v.networkACLs(ctx, good)
@@ -115,11 +119,11 @@ func (v *vpcCheck) privateEndpoints(ctx context.Context, names []string) (bool, 
 	return private, resolved
 }
 
-// route checks where the route table of sn sends traffic to the AWS APIs.
-func (v *vpcCheck) route(ctx context.Context, sn ec2types.Subnet, names []string, private bool, resolved []string) {
+// route checks where the route table of sn (rt, how and err from
+// routeTable) sends traffic to the AWS APIs.
+func (v *vpcCheck) route(sn ec2types.Subnet, rt *ec2types.RouteTable, how string, err error, names []string, private bool, resolved []string) {
 	id := aws.ToString(sn.SubnetId)
 	target := id + " route to AWS APIs"
-	rt, how, err := v.routeTable(ctx, sn)
 	if err != nil {
 		v.skipSubnetAPI(target, "DescribeRouteTables", err)
 		return

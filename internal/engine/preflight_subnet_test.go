@@ -85,7 +85,13 @@ func TestVPCSubnetsRouteToAWSAPIs(t *testing.T) {
 				s = subnetSetup(t, tc.hosts, tc.routes...)
 			}
 			got := subnetChecks(t)
-			want := []CheckResult{exists, {Pipeline: "orders", Check: "subnet", Target: route, Status: CheckOK, Detail: tc.detail}}
+			rt := rtbMain + " (the main route table of " + vpcMain + ")"
+			if tc.own {
+				rt = rtbOwn + " (associated with " + subnetESM + ")"
+			}
+			want := []CheckResult{exists, {Pipeline: "orders", Check: "subnet", Target: route, Status: CheckOK, Detail: tc.detail},
+				{Pipeline: "orders", Check: "subnet", Target: subnetESM + " route to brokers", Status: CheckOK,
+					Detail: rt + ": 10.0.1.17, 10.0.2.9 by the local route 10.0.0.0/16"}}
 			sameResults(t, got, want)
 			if n := s.Requests("DescribeSubnets"); n != 1 {
 				t.Errorf("%d DescribeSubnets calls, want 1", n)
