@@ -41,7 +41,9 @@ func (v *vpcCheck) brokerRoutes(ctx context.Context, sn ec2types.Subnet, rt *ec2
 	target := id + " route to brokers"
 
 	// The parts of the answer, each with the addresses it is about, in
-	// order of first appearance; the worst decides the status.
+	// order of first appearance; the worst decides the status. A part's
+	// text is a format whose one %s is where its addresses go, so that
+	// addresses taking the same route share one part.
 	type part struct {
 		status, text, fix string
 		addrs             []netip.Addr
