@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/penstock-dev/penstock/sources/kafka"
@@ -22,8 +23,9 @@ import (
 // address, to a NAT gateway. Brokers in another VPC or network are the
 // case this is for: their addresses are outside the VPC, and a subnet
 // whose table has only the local and the default route cannot reach them.
-// What lies beyond a peering connection, transit gateway or VPN (the route
-// back, the far side's groups and network ACLs) is not read.
+// Beyond a peering connection, transit gateway or VPN, the route back is
+// checked where the brokers' network interfaces are visible (routeBack);
+// the far side's groups and network ACLs are not read.
 func (v *vpcCheck) brokerRoutes(ctx context.Context, sn ec2types.Subnet, rt *ec2types.RouteTable, how string) {
 	var addrs []netip.Addr
 	for _, port := range v.ports {
@@ -60,7 +62,7 @@ func (v *vpcCheck) brokerRoutes(ctx context.Context, sn ec2types.Subnet, rt *ec2
 	}
 	farSide := false
 	for _, a := range addrs {
-		r, dest, unread := v.routeFor(ctx, rt, a)
+		r, dest, unread := v.routeFor(ctx, rt, netip.PrefixFrom(a, a.BitLen()))
 		network := netip.PrefixFrom(a, a.BitLen()).String()
 		addRoute := fmt.Sprintf("add a route covering %s (its network, or %s) to %s through the peering connection, transit gateway or VPN that leads to the brokers",
 			a, network, rtID)
@@ -79,21 +81,33 @@ func (v *vpcCheck) brokerRoutes(ctx context.Context, sn ec2types.Subnet, rt *ec2
 			continue
 		}
 		gw := aws.ToString(r.GatewayId)
+		// far is a route to another network: the way back is checked
+		// where the broker's side can be read.
+		far := func(text string) {
+			text = strings.ReplaceAll(text, "%", "%%") + " (" + strings.ReplaceAll(dest, "%", "%%") + ")"
+			back, fix, fail, known := v.routeBack(ctx, a, sn, r)
+			back = strings.ReplaceAll(back, "%", "%%")
+			switch {
+			case !known:
+				farSide = true
+				add(CheckOK, "%s through "+text, "", a)
+			case fail:
+				add(CheckFail, "%s through "+text+back, fix, a)
+			default:
+				add(CheckOK, "%s through "+text+back, "", a)
+			}
+		}
 		switch {
 		case gw == "local":
 			add(CheckOK, "%s by the local route "+dest, "", a)
 		case r.VpcPeeringConnectionId != nil:
-			farSide = true
-			add(CheckOK, "%s through the peering connection "+via+" ("+dest+")", "", a)
+			far("the peering connection " + via)
 		case r.TransitGatewayId != nil:
-			farSide = true
-			add(CheckOK, "%s through the transit gateway "+via+" ("+dest+")", "", a)
+			far("the transit gateway " + via)
 		case strings.HasPrefix(gw, "vgw-"):
-			farSide = true
-			add(CheckOK, "%s through the virtual private gateway "+via+" ("+dest+")", "", a)
+			far("the virtual private gateway " + via)
 		case r.InstanceId != nil, r.NetworkInterfaceId != nil, r.CoreNetworkArn != nil, r.LocalGatewayId != nil, r.CarrierGatewayId != nil:
-			farSide = true
-			add(CheckOK, "%s through "+via+" ("+dest+")", "", a)
+			far(via)
 		case r.NatGatewayId != nil && !a.IsPrivate():
 			add(CheckOK, "%s through the NAT gateway "+via+" ("+dest+")", "", a)
 		case r.NatGatewayId != nil:
@@ -137,11 +151,84 @@ func (v *vpcCheck) brokerRoutes(ctx context.Context, sn ec2types.Subnet, rt *ec2
 	v.addSubnet(target, status, errCode, detail, strings.Join(fixes, "; "))
 }
 
-// routeFor returns the route of rt that EC2 takes to a, the most specific
-// one that covers it (a route to a CIDR block before one to a prefix list
-// of the same length), and its destination; or nil, and the prefix list
-// that could not be read if there is one.
-func (v *vpcCheck) routeFor(ctx context.Context, rt *ec2types.RouteTable, a netip.Addr) (*ec2types.Route, string, string) {
+// routeBack checks the way back from the broker at a, reached through r
+// (a peering connection, transit gateway, VPN or router), where the
+// broker's network interface is visible to these credentials (a VPC of
+// the same account and region): the route table of its subnet must route
+// sn's CIDR block back through the same peering connection, or through
+// one of those targets for the others. It returns what to add to the
+// address's text, and for a failure the fix. known is false when the
+// broker's side could not be read.
+func (v *vpcCheck) routeBack(ctx context.Context, a netip.Addr, sn ec2types.Subnet, r *ec2types.Route) (text, fix string, fail, known bool) {
+	enis, err := v.brokerENIs(ctx)
+	if err != nil {
+		return "", "", false, false
+	}
+	e, ok := enis[a]
+	if !ok {
+		return "", "", false, false
+	}
+	cidr, err := netip.ParsePrefix(aws.ToString(sn.CidrBlock))
+	if err != nil {
+		return "", "", false, false
+	}
+	bsn, err := v.subnetByID(ctx, e.subnet)
+	if err != nil || aws.ToString(bsn.VpcId) == aws.ToString(sn.VpcId) {
+		return "", "", false, false
+	}
+	rt, how, err := v.routeTable(ctx, bsn)
+	if err != nil || rt == nil {
+		return "", "", false, false
+	}
+	rtID := aws.ToString(rt.RouteTableId)
+	where := fmt.Sprintf("%s (%s), the route table of the brokers' subnet %s,", rtID, how, e.subnet)
+	via := routeTarget(r)
+	fix = fmt.Sprintf("add a route to %s to %s through %s", cidr, rtID, via)
+	back, dest, _ := v.routeFor(ctx, rt, cidr)
+	if back == nil {
+		return fmt.Sprintf(", but %s has no route back to %s", where, cidr), fix, true, true
+	}
+	bvia := routeTarget(back)
+	if back.State == ec2types.RouteStateBlackhole {
+		return fmt.Sprintf(", but the route back to %s of %s, %s to %s, is a blackhole", cidr, where, dest, bvia), fix, true, true
+	}
+	gw := aws.ToString(back.GatewayId)
+	farTarget := back.VpcPeeringConnectionId != nil || back.TransitGatewayId != nil || strings.HasPrefix(gw, "vgw-") ||
+		back.InstanceId != nil || back.NetworkInterfaceId != nil || back.CoreNetworkArn != nil
+	switch {
+	case r.VpcPeeringConnectionId != nil && bvia != via, !farTarget:
+		return fmt.Sprintf(", but %s routes %s back to %s (%s)", where, cidr, bvia, dest), fix, true, true
+	case bvia == via:
+		return fmt.Sprintf(", and back through it from %s (%s)", rtID, dest), "", false, true
+	}
+	return fmt.Sprintf(", and back through %s from %s (%s)", bvia, rtID, dest), "", false, true
+}
+
+// subnetByID reads a subnet, once.
+func (v *vpcCheck) subnetByID(ctx context.Context, id string) (ec2types.Subnet, error) {
+	if sn, ok := v.subnetsRead[id]; ok {
+		return sn, nil
+	}
+	out, err := v.api.DescribeSubnets(ctx, &awsec2.DescribeSubnetsInput{SubnetIds: []string{id}})
+	if err != nil {
+		return ec2types.Subnet{}, err
+	}
+	if len(out.Subnets) != 1 {
+		return ec2types.Subnet{}, fmt.Errorf("DescribeSubnets %s: %d subnets", id, len(out.Subnets))
+	}
+	if v.subnetsRead == nil {
+		v.subnetsRead = map[string]ec2types.Subnet{}
+	}
+	v.subnetsRead[id] = out.Subnets[0]
+	return out.Subnets[0], nil
+}
+
+// routeFor returns the route of rt that EC2 takes to the addresses of q
+// (one address, or a subnet's block), the most specific one that covers
+// q (a route to a CIDR block before one to a prefix list of the same
+// length), and its destination; or nil, and the prefix list that could
+// not be read if there is one.
+func (v *vpcCheck) routeFor(ctx context.Context, rt *ec2types.RouteTable, q netip.Prefix) (*ec2types.Route, string, string) {
 	var best *ec2types.Route
 	bestBits, bestList, dest, unread := -1, false, "", ""
 	for i := range rt.Routes {
@@ -165,7 +252,7 @@ func (v *vpcCheck) routeFor(ctx context.Context, rt *ec2types.RouteTable, a neti
 			covers = entries
 		}
 		for _, p := range covers {
-			if !p.Contains(a) {
+			if p.Bits() > q.Bits() || !p.Contains(q.Addr()) {
 				continue
 			}
 			if p.Bits() > bestBits || p.Bits() == bestBits && bestList && !list {

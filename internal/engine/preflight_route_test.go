@@ -31,6 +31,24 @@ func TestVPCSubnetsRouteToBrokers(t *testing.T) {
 		vgw  = "vgw-0123456789abcdef0"
 		peer = "172.31.0.0/16"
 	)
+	const (
+		pcx2       = "pcx-0fedcba9876543210"
+		vpcPeer    = "vpc-0c0c0c0c0c0c0c0c0"
+		subnetPeer = "subnet-0c1c1c1c1c1c1c1c1"
+		rtbPeer    = "rtb-0c2c2c2c2c2c2c2c2"
+	)
+	// peerVPC adds the VPC b-1 is in, with its network interface, and
+	// a main route table with the local route and back.
+	peerVPC := func(back ...ec2api.Route) func(*ec2api.Server) {
+		return func(s *ec2api.Server) {
+			s.AddSubnet(ec2api.Subnet{ID: subnetPeer, VpcID: vpcPeer, CIDR: "172.31.5.0/24", AvailabilityZone: "eu-west-1b"})
+			s.AddNetworkInterface(ec2api.NetworkInterface{ID: "eni-0c3c3c3c3c3c3c3c3", SubnetID: subnetPeer, PrivateIPs: []string{"172.31.5.4"},
+				Description: "Kafka broker 1"})
+			s.AddRouteTable(ec2api.RouteTable{ID: rtbPeer, VpcID: vpcPeer, Main: true,
+				Routes: append([]ec2api.Route{{Destination: "172.31.0.0/16", GatewayID: "local"}}, back...)})
+		}
+	}
+	backTable := rtbPeer + " (the main route table of " + vpcPeer + "), the route table of the brokers' subnet " + subnetPeer + ","
 	target := subnetESM + " route to brokers"
 	table := rtbMain + " (the main route table of " + vpcMain + "): "
 	farSide := "; the far side must route back to 10.0.3.0/24 (its routes, security groups and network ACLs are not read)"
@@ -100,6 +118,34 @@ func TestVPCSubnetsRouteToBrokers(t *testing.T) {
 			},
 			status: CheckSkip, detail: table + "no route covers 172.31.5.4, unless the prefix list " + plKafka + " does, which could not be read; 10.0.2.9 by the local route 10.0.0.0/16",
 			fix: "grant ec2:GetManagedPrefixListEntries, or " + addRoute},
+		{name: "peering connection, and back", hosts: peerHosts,
+			routes:  []ec2api.Route{{Destination: "0.0.0.0/0", NatGatewayID: nat}, {Destination: peer, VpcPeeringConnectionID: pcx}},
+			prepare: peerVPC(ec2api.Route{Destination: "10.0.0.0/16", VpcPeeringConnectionID: pcx}),
+			status:  CheckOK, detail: table + "172.31.5.4 through the peering connection " + pcx + " (" + peer + "), and back through it from " + rtbPeer + " (10.0.0.0/16); " +
+				"10.0.2.9 by the local route 10.0.0.0/16"},
+		{name: "transit gateway, and back", hosts: peerHosts,
+			routes:  []ec2api.Route{{Destination: peer, TransitGatewayID: tgw}},
+			prepare: peerVPC(ec2api.Route{Destination: "10.0.3.0/24", TransitGatewayID: tgw}),
+			status:  CheckOK, detail: table + "172.31.5.4 through the transit gateway " + tgw + " (" + peer + "), and back through it from " + rtbPeer + " (10.0.3.0/24); " +
+				"10.0.2.9 by the local route 10.0.0.0/16"},
+		{name: "no route back", hosts: peerHosts,
+			routes:  []ec2api.Route{{Destination: peer, VpcPeeringConnectionID: pcx}},
+			prepare: peerVPC(),
+			status:  CheckFail, detail: table + "172.31.5.4 through the peering connection " + pcx + " (" + peer + "), but " + backTable + " has no route back to 10.0.3.0/24; " +
+				"10.0.2.9 by the local route 10.0.0.0/16",
+			fix: "add a route to 10.0.3.0/24 to " + rtbPeer + " through " + pcx},
+		{name: "back through another peering connection", hosts: peerHosts,
+			routes:  []ec2api.Route{{Destination: peer, VpcPeeringConnectionID: pcx}},
+			prepare: peerVPC(ec2api.Route{Destination: "10.0.0.0/8", VpcPeeringConnectionID: pcx2}),
+			status:  CheckFail, detail: table + "172.31.5.4 through the peering connection " + pcx + " (" + peer + "), but " + backTable + " routes 10.0.3.0/24 back to " + pcx2 + " (10.0.0.0/8); " +
+				"10.0.2.9 by the local route 10.0.0.0/16",
+			fix: "add a route to 10.0.3.0/24 to " + rtbPeer + " through " + pcx},
+		{name: "back through the internet", hosts: peerHosts,
+			routes:  []ec2api.Route{{Destination: peer, TransitGatewayID: tgw}},
+			prepare: peerVPC(ec2api.Route{Destination: "0.0.0.0/0", GatewayID: igw}),
+			status:  CheckFail, detail: table + "172.31.5.4 through the transit gateway " + tgw + " (" + peer + "), but " + backTable + " routes 10.0.3.0/24 back to " + igw + " (0.0.0.0/0); " +
+				"10.0.2.9 by the local route 10.0.0.0/16",
+			fix: "add a route to 10.0.3.0/24 to " + rtbPeer + " through " + tgw},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := subnetSetup(t, tc.hosts, tc.routes...)

@@ -152,6 +152,8 @@ type vpcCheck struct {
 	endpoints  []endpointAddrs          // the AWS endpoints, resolved by the subnet checks
 	enis       map[netip.Addr]brokerENI // see brokerENIs
 	eniErr     error
+	// subnetsRead are the subnets read by id (see subnetByID).
+	subnetsRead map[string]ec2types.Subnet
 }
 
 // endpointAddrs is an AWS endpoint name and its addresses (none: it did
