@@ -49,6 +49,13 @@ func TestVPCSubnetsRouteToBrokers(t *testing.T) {
 		}
 	}
 	backTable := rtbPeer + " (the main route table of " + vpcPeer + "), the route table of the brokers' subnet " + subnetPeer + ","
+	addBack := "add a route to 10.0.3.0/24 to " + rtbPeer + " through "
+	// viaPeer is the detail when b-1 is reached through out, with what the
+	// way back adds.
+	viaPeer := func(out, back string) string {
+		return rtbMain + " (the main route table of " + vpcMain + "): 172.31.5.4 through " + out + " (172.31.0.0/16)" + back +
+			"; 10.0.2.9 by the local route 10.0.0.0/16"
+	}
 	target := subnetESM + " route to brokers"
 	table := rtbMain + " (the main route table of " + vpcMain + "): "
 	farSide := "; the far side must route back to 10.0.3.0/24 (its routes, security groups and network ACLs are not read)"
@@ -121,31 +128,23 @@ func TestVPCSubnetsRouteToBrokers(t *testing.T) {
 		{name: "peering connection, and back", hosts: peerHosts,
 			routes:  []ec2api.Route{{Destination: "0.0.0.0/0", NatGatewayID: nat}, {Destination: peer, VpcPeeringConnectionID: pcx}},
 			prepare: peerVPC(ec2api.Route{Destination: "10.0.0.0/16", VpcPeeringConnectionID: pcx}),
-			status:  CheckOK, detail: table + "172.31.5.4 through the peering connection " + pcx + " (" + peer + "), and back through it from " + rtbPeer + " (10.0.0.0/16); " +
-				"10.0.2.9 by the local route 10.0.0.0/16"},
+			status:  CheckOK, detail: viaPeer("the peering connection "+pcx, ", and back through it from "+rtbPeer+" (10.0.0.0/16)")},
 		{name: "transit gateway, and back", hosts: peerHosts,
 			routes:  []ec2api.Route{{Destination: peer, TransitGatewayID: tgw}},
 			prepare: peerVPC(ec2api.Route{Destination: "10.0.3.0/24", TransitGatewayID: tgw}),
-			status:  CheckOK, detail: table + "172.31.5.4 through the transit gateway " + tgw + " (" + peer + "), and back through it from " + rtbPeer + " (10.0.3.0/24); " +
-				"10.0.2.9 by the local route 10.0.0.0/16"},
+			status:  CheckOK, detail: viaPeer("the transit gateway "+tgw, ", and back through it from "+rtbPeer+" (10.0.3.0/24)")},
 		{name: "no route back", hosts: peerHosts,
-			routes:  []ec2api.Route{{Destination: peer, VpcPeeringConnectionID: pcx}},
-			prepare: peerVPC(),
-			status:  CheckFail, detail: table + "172.31.5.4 through the peering connection " + pcx + " (" + peer + "), but " + backTable + " has no route back to 10.0.3.0/24; " +
-				"10.0.2.9 by the local route 10.0.0.0/16",
-			fix: "add a route to 10.0.3.0/24 to " + rtbPeer + " through " + pcx},
+			routes: []ec2api.Route{{Destination: peer, VpcPeeringConnectionID: pcx}}, prepare: peerVPC(),
+			status: CheckFail, detail: viaPeer("the peering connection "+pcx, ", but "+backTable+" has no route back to 10.0.3.0/24"),
+			fix: addBack + pcx},
 		{name: "back through another peering connection", hosts: peerHosts,
-			routes:  []ec2api.Route{{Destination: peer, VpcPeeringConnectionID: pcx}},
-			prepare: peerVPC(ec2api.Route{Destination: "10.0.0.0/8", VpcPeeringConnectionID: pcx2}),
-			status:  CheckFail, detail: table + "172.31.5.4 through the peering connection " + pcx + " (" + peer + "), but " + backTable + " routes 10.0.3.0/24 back to " + pcx2 + " (10.0.0.0/8); " +
-				"10.0.2.9 by the local route 10.0.0.0/16",
-			fix: "add a route to 10.0.3.0/24 to " + rtbPeer + " through " + pcx},
+			routes: []ec2api.Route{{Destination: peer, VpcPeeringConnectionID: pcx}}, prepare: peerVPC(ec2api.Route{Destination: "10.0.0.0/8", VpcPeeringConnectionID: pcx2}),
+			status: CheckFail, detail: viaPeer("the peering connection "+pcx, ", but "+backTable+" routes 10.0.3.0/24 back to "+pcx2+" (10.0.0.0/8)"),
+			fix: addBack + pcx},
 		{name: "back through the internet", hosts: peerHosts,
-			routes:  []ec2api.Route{{Destination: peer, TransitGatewayID: tgw}},
-			prepare: peerVPC(ec2api.Route{Destination: "0.0.0.0/0", GatewayID: igw}),
-			status:  CheckFail, detail: table + "172.31.5.4 through the transit gateway " + tgw + " (" + peer + "), but " + backTable + " routes 10.0.3.0/24 back to " + igw + " (0.0.0.0/0); " +
-				"10.0.2.9 by the local route 10.0.0.0/16",
-			fix: "add a route to 10.0.3.0/24 to " + rtbPeer + " through " + tgw},
+			routes: []ec2api.Route{{Destination: peer, TransitGatewayID: tgw}}, prepare: peerVPC(ec2api.Route{Destination: "0.0.0.0/0", GatewayID: igw}),
+			status: CheckFail, detail: viaPeer("the transit gateway "+tgw, ", but "+backTable+" routes 10.0.3.0/24 back to "+igw+" (0.0.0.0/0)"),
+			fix: addBack + tgw},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := subnetSetup(t, tc.hosts, tc.routes...)
