@@ -46,6 +46,13 @@
 // id for a group it lacks), but without attachment, public address or
 // IPv6 address.
 //
+// It implements DescribeVpcPeeringConnections (by VpcPeeringConnectionId.N
+// and the filters vpc-peering-connection-id, status-code,
+// requester-vpc-info.vpc-id and .cidr-block, accepter-vpc-info.vpc-id,
+// .cidr-block and .owner-id, with MaxResults and NextToken). A connection
+// is answered with both sides in the server's region, each with its one
+// IPv4 block, and its status code with EC2's message.
+//
 // Errors are sent as EC2 sends them: <Response><Errors><Error><Code>..
 // </Code><Message>..</Message></Error></Errors><RequestID>..</RequestID>
 // </Response> with a 4xx status. The SDK has no types for EC2's errors: it
@@ -210,12 +217,13 @@ type Server struct {
 	opts Options
 
 	mu                sync.Mutex
-	groups            map[string]SecurityGroup    // by id
-	prefixLists       map[string][]string         // id → CIDRs
-	subnets           map[string]Subnet           // by id
-	routeTables       map[string]RouteTable       // by id
-	networkACLs       map[string]NetworkACL       // by id
-	networkInterfaces map[string]NetworkInterface // by id
+	groups            map[string]SecurityGroup     // by id
+	prefixLists       map[string][]string          // id → CIDRs
+	subnets           map[string]Subnet            // by id
+	routeTables       map[string]RouteTable        // by id
+	networkACLs       map[string]NetworkACL        // by id
+	networkInterfaces map[string]NetworkInterface  // by id
+	peerings          map[string]PeeringConnection // by id
 	denied            map[string]bool
 	requests          map[string]int
 	throttle          int // requests still to answer RequestLimitExceeded
@@ -258,6 +266,7 @@ func Start(opts Options) (*Server, error) {
 		routeTables:       map[string]RouteTable{},
 		networkACLs:       map[string]NetworkACL{},
 		networkInterfaces: map[string]NetworkInterface{},
+		peerings:          map[string]PeeringConnection{},
 		denied:            map[string]bool{},
 		requests:          map[string]int{},
 	}
@@ -426,12 +435,13 @@ var handlers = map[string]struct {
 	action string
 	h      handlerFunc
 }{
-	"DescribeSecurityGroups":      {ActionDescribeSecurityGroups, (*call).describeSecurityGroups},
-	"GetManagedPrefixListEntries": {ActionGetManagedPrefixListEntries, (*call).getManagedPrefixListEntries},
-	"DescribeSubnets":             {ActionDescribeSubnets, (*call).describeSubnets},
-	"DescribeRouteTables":         {ActionDescribeRouteTables, (*call).describeRouteTables},
-	"DescribeNetworkAcls":         {ActionDescribeNetworkAcls, (*call).describeNetworkAcls},
-	"DescribeNetworkInterfaces":   {ActionDescribeNetworkInterfaces, (*call).describeNetworkInterfaces},
+	"DescribeSecurityGroups":        {ActionDescribeSecurityGroups, (*call).describeSecurityGroups},
+	"GetManagedPrefixListEntries":   {ActionGetManagedPrefixListEntries, (*call).getManagedPrefixListEntries},
+	"DescribeSubnets":               {ActionDescribeSubnets, (*call).describeSubnets},
+	"DescribeRouteTables":           {ActionDescribeRouteTables, (*call).describeRouteTables},
+	"DescribeNetworkAcls":           {ActionDescribeNetworkAcls, (*call).describeNetworkAcls},
+	"DescribeNetworkInterfaces":     {ActionDescribeNetworkInterfaces, (*call).describeNetworkInterfaces},
+	"DescribeVpcPeeringConnections": {ActionDescribeVpcPeeringConnections, (*call).describeVpcPeeringConnections},
 }
 
 // serveAPI handles a request whose signature verified.

@@ -101,6 +101,10 @@ func (v *vpcCheck) brokerRoutes(ctx context.Context, sn ec2types.Subnet, rt *ec2
 		case gw == "local":
 			add(CheckOK, "%s by the local route "+dest, "", a)
 		case r.VpcPeeringConnectionId != nil:
+			if why, fix, bad := v.peering(ctx, via, a, aws.ToString(sn.VpcId)); bad {
+				add(CheckFail, fmt.Sprintf("%%s through the peering connection %s (%s), %s", via, dest, why), fix, a)
+				continue
+			}
 			far("the peering connection " + via)
 		case r.TransitGatewayId != nil:
 			far("the transit gateway " + via)
@@ -202,6 +206,57 @@ func (v *vpcCheck) routeBack(ctx context.Context, a netip.Addr, sn ec2types.Subn
 		return fmt.Sprintf(", and back through it from %s (%s)", rtID, dest), "", false, true
 	}
 	return fmt.Sprintf(", and back through %s from %s (%s)", bvia, rtID, dest), "", false, true
+}
+
+// peering checks the peering connection id that the route to the broker
+// at a takes from the VPC vpc: it must be active, and a must be in the
+// other VPC's blocks (peering does not route beyond the peer VPC). bad is
+// false, with nothing to say, when it is so or when the connection could
+// not be read (DescribeVpcPeeringConnections).
+func (v *vpcCheck) peering(ctx context.Context, id string, a netip.Addr, vpc string) (why, fix string, bad bool) {
+	p, ok := v.peerings[id]
+	if !ok {
+		out, err := v.api.DescribeVpcPeeringConnections(ctx, &awsec2.DescribeVpcPeeringConnectionsInput{VpcPeeringConnectionIds: []string{id}})
+		if err == nil && len(out.VpcPeeringConnections) == 1 {
+			p = &out.VpcPeeringConnections[0]
+		}
+		if v.peerings == nil {
+			v.peerings = map[string]*ec2types.VpcPeeringConnection{}
+		}
+		v.peerings[id] = p // nil: not readable
+	}
+	if p == nil || p.Status == nil || p.RequesterVpcInfo == nil || p.AccepterVpcInfo == nil {
+		return "", "", false
+	}
+	peer := p.AccepterVpcInfo
+	if aws.ToString(peer.VpcId) == vpc {
+		peer = p.RequesterVpcInfo
+	}
+	code := string(p.Status.Code)
+	if p.Status.Code != ec2types.VpcPeeringConnectionStateReasonCodeActive {
+		why = fmt.Sprintf("which is %s (%s)", code, aws.ToString(p.Status.Message))
+		switch p.Status.Code {
+		case ec2types.VpcPeeringConnectionStateReasonCodePendingAcceptance:
+			fix = fmt.Sprintf("accept %s in the account of %s (%s)", id, aws.ToString(peer.VpcId), aws.ToString(peer.OwnerId))
+		case ec2types.VpcPeeringConnectionStateReasonCodeProvisioning, ec2types.VpcPeeringConnectionStateReasonCodeInitiatingRequest:
+			fix = fmt.Sprintf("wait until %s is active, then run penstock check again", id)
+		default:
+			fix = fmt.Sprintf("peer %s with the brokers' VPC again, and route %s through the new peering connection", vpc, a)
+		}
+		return why, fix, true
+	}
+	var blocks []string
+	for _, b := range peer.CidrBlockSet {
+		blocks = append(blocks, aws.ToString(b.CidrBlock))
+		if pfx, err := netip.ParsePrefix(aws.ToString(b.CidrBlock)); err == nil && pfx.Contains(a) {
+			return "", "", false
+		}
+	}
+	if len(blocks) == 0 {
+		return "", "", false
+	}
+	return fmt.Sprintf("but %s is not in the blocks of %s, the VPC it peers with (%s), and peering does not route beyond it", a, aws.ToString(peer.VpcId), strings.Join(blocks, ", ")),
+		fmt.Sprintf("route %s through the peering connection, transit gateway or VPN of the network it is in", a), true
 }
 
 // subnetByID reads a subnet, once.

@@ -46,6 +46,15 @@ func TestVPCSubnetsRouteToBrokers(t *testing.T) {
 				Description: "Kafka broker 1"})
 			s.AddRouteTable(ec2api.RouteTable{ID: rtbPeer, VpcID: vpcPeer, Main: true,
 				Routes: append([]ec2api.Route{{Destination: "172.31.0.0/16", GatewayID: "local"}}, back...)})
+			s.AddPeeringConnection(ec2api.PeeringConnection{ID: pcx, RequesterVpcID: vpcMain, RequesterCIDR: "10.0.0.0/16",
+				AccepterVpcID: vpcPeer, AccepterCIDR: peer})
+		}
+	}
+	// peering adds pcx between vpcMain and vpcPeer (whose block is cidr).
+	peering := func(status, cidr string) func(*ec2api.Server) {
+		return func(s *ec2api.Server) {
+			s.AddPeeringConnection(ec2api.PeeringConnection{ID: pcx, Status: status, RequesterVpcID: vpcMain, RequesterCIDR: "10.0.0.0/16",
+				AccepterVpcID: vpcPeer, AccepterCIDR: cidr, AccepterOwnerID: "444455556666"})
 		}
 	}
 	backTable := rtbPeer + " (the main route table of " + vpcPeer + "), the route table of the brokers' subnet " + subnetPeer + ","
@@ -125,6 +134,19 @@ func TestVPCSubnetsRouteToBrokers(t *testing.T) {
 			},
 			status: CheckSkip, detail: table + "no route covers 172.31.5.4, unless the prefix list " + plKafka + " does, which could not be read; 10.0.2.9 by the local route 10.0.0.0/16",
 			fix: "grant ec2:GetManagedPrefixListEntries, or " + addRoute},
+		{name: "peering connection pending acceptance", hosts: peerHosts,
+			routes: []ec2api.Route{{Destination: peer, VpcPeeringConnectionID: pcx}}, prepare: peering("pending-acceptance", peer),
+			status: CheckFail, detail: viaPeer("the peering connection "+pcx, ", which is pending-acceptance (Pending Acceptance by 444455556666)"),
+			fix: "accept " + pcx + " in the account of " + vpcPeer + " (444455556666)"},
+		{name: "peering connection deleted", hosts: peerHosts,
+			routes: []ec2api.Route{{Destination: peer, VpcPeeringConnectionID: pcx}}, prepare: peering("deleted", peer),
+			status: CheckFail, detail: viaPeer("the peering connection "+pcx, ", which is deleted (Deleted by 444455556666)"),
+			fix: "peer " + vpcMain + " with the brokers' VPC again, and route 172.31.5.4 through the new peering connection"},
+		{name: "broker beyond the peer VPC", hosts: peerHosts,
+			routes: []ec2api.Route{{Destination: peer, VpcPeeringConnectionID: pcx}}, prepare: peering("active", "172.30.0.0/16"),
+			status: CheckFail, detail: viaPeer("the peering connection "+pcx, ", but 172.31.5.4 is not in the blocks of "+vpcPeer+
+				", the VPC it peers with (172.30.0.0/16), and peering does not route beyond it"),
+			fix: "route 172.31.5.4 through the peering connection, transit gateway or VPN of the network it is in"},
 		{name: "peering connection, and back", hosts: peerHosts,
 			routes:  []ec2api.Route{{Destination: "0.0.0.0/0", NatGatewayID: nat}, {Destination: peer, VpcPeeringConnectionID: pcx}},
 			prepare: peerVPC(ec2api.Route{Destination: "10.0.0.0/16", VpcPeeringConnectionID: pcx}),

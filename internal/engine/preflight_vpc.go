@@ -43,6 +43,7 @@ type ec2API interface {
 	DescribeRouteTables(context.Context, *awsec2.DescribeRouteTablesInput, ...func(*awsec2.Options)) (*awsec2.DescribeRouteTablesOutput, error)
 	DescribeNetworkAcls(context.Context, *awsec2.DescribeNetworkAclsInput, ...func(*awsec2.Options)) (*awsec2.DescribeNetworkAclsOutput, error)
 	DescribeNetworkInterfaces(context.Context, *awsec2.DescribeNetworkInterfacesInput, ...func(*awsec2.Options)) (*awsec2.DescribeNetworkInterfacesOutput, error)
+	DescribeVpcPeeringConnections(context.Context, *awsec2.DescribeVpcPeeringConnectionsInput, ...func(*awsec2.Options)) (*awsec2.DescribeVpcPeeringConnectionsOutput, error)
 }
 
 // vpcNet is how the security group checks learn addresses: host names
@@ -154,6 +155,9 @@ type vpcCheck struct {
 	eniErr     error
 	// subnetsRead are the subnets read by id (see subnetByID).
 	subnetsRead map[string]ec2types.Subnet
+	// peerings are the peering connections read by id (see peering); nil:
+	// not readable.
+	peerings map[string]*ec2types.VpcPeeringConnection
 }
 
 // endpointAddrs is an AWS endpoint name and its addresses (none: it did
