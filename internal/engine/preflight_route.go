@@ -44,12 +44,13 @@ func (v *vpcCheck) brokerRoutes(ctx context.Context, sn ec2types.Subnet, rt *ec2
 
 	// The parts of the answer, each with the addresses it is about, in
 	// order of first appearance; the worst decides the status. A part's
-	// text is a format whose one %s is where its addresses go, so that
-	// addresses taking the same route share one part.
+	// text holds `at` where its addresses go, so that addresses taking the
+	// same route share one part.
 	type part struct {
 		status, text, fix string
 		addrs             []netip.Addr
 	}
+	const at = "\x00" // where a part's addresses go
 	var parts []*part
 	add := func(status, text, fix string, a netip.Addr) {
 		for _, p := range parts {
@@ -68,41 +69,40 @@ func (v *vpcCheck) brokerRoutes(ctx context.Context, sn ec2types.Subnet, rt *ec2
 			a, network, rtID)
 		if r == nil {
 			if unread != "" {
-				add(CheckSkip, "no route covers %s, unless the prefix list "+unread+" does, which could not be read", "grant ec2:GetManagedPrefixListEntries, or "+addRoute, a)
+				add(CheckSkip, "no route covers "+at+", unless the prefix list "+unread+" does, which could not be read", "grant ec2:GetManagedPrefixListEntries, or "+addRoute, a)
 				continue
 			}
-			add(CheckFail, "no route covers %s", addRoute, a)
+			add(CheckFail, "no route covers "+at, addRoute, a)
 			continue
 		}
 		via := routeTarget(r)
 		if r.State == ec2types.RouteStateBlackhole {
-			add(CheckFail, fmt.Sprintf("the route %s to %s, which covers %%s, is a blackhole: its target no longer exists", dest, via),
+			add(CheckFail, "the route "+dest+" to "+via+", which covers "+at+", is a blackhole: its target no longer exists",
 				fmt.Sprintf("replace the route %s of %s with one to a target that exists", dest, rtID), a)
 			continue
 		}
 		gw := aws.ToString(r.GatewayId)
 		// far is a route to another network: the way back is checked
 		// where the broker's side can be read.
-		far := func(text string) {
-			text = strings.ReplaceAll(text, "%", "%%") + " (" + strings.ReplaceAll(dest, "%", "%%") + ")"
+		far := func(what string) {
+			text := at + " through " + what + " (" + dest + ")"
 			back, fix, fail, known := v.routeBack(ctx, a, sn, r)
-			back = strings.ReplaceAll(back, "%", "%%")
 			switch {
 			case !known:
 				farSide = true
-				add(CheckOK, "%s through "+text, "", a)
+				add(CheckOK, text, "", a)
 			case fail:
-				add(CheckFail, "%s through "+text+back, fix, a)
+				add(CheckFail, text+back, fix, a)
 			default:
-				add(CheckOK, "%s through "+text+back, "", a)
+				add(CheckOK, text+back, "", a)
 			}
 		}
 		switch {
 		case gw == "local":
-			add(CheckOK, "%s by the local route "+dest, "", a)
+			add(CheckOK, at+" by the local route "+dest, "", a)
 		case r.VpcPeeringConnectionId != nil:
 			if why, fix, bad := v.peering(ctx, via, a, aws.ToString(sn.VpcId)); bad {
-				add(CheckFail, fmt.Sprintf("%%s through the peering connection %s (%s), %s", via, dest, why), fix, a)
+				add(CheckFail, at+" through the peering connection "+via+" ("+dest+"), "+why, fix, a)
 				continue
 			}
 			far("the peering connection " + via)
@@ -113,19 +113,19 @@ func (v *vpcCheck) brokerRoutes(ctx context.Context, sn ec2types.Subnet, rt *ec2
 		case r.InstanceId != nil, r.NetworkInterfaceId != nil, r.CoreNetworkArn != nil, r.LocalGatewayId != nil, r.CarrierGatewayId != nil:
 			far(via)
 		case r.NatGatewayId != nil && !a.IsPrivate():
-			add(CheckOK, "%s through the NAT gateway "+via+" ("+dest+")", "", a)
+			add(CheckOK, at+" through the NAT gateway "+via+" ("+dest+")", "", a)
 		case r.NatGatewayId != nil:
-			add(CheckSkip, fmt.Sprintf("the route that covers %%s, %s, leads to the NAT gateway %s: a public NAT gateway does not reach private addresses, a private one must lead on to the brokers", dest, via),
+			add(CheckSkip, "the route that covers "+at+", "+dest+", leads to the NAT gateway "+via+": a public NAT gateway does not reach private addresses, a private one must lead on to the brokers",
 				"make sure "+via+" is a private NAT gateway whose subnet routes to the brokers, or "+addRoute, a)
 		case strings.HasPrefix(gw, "igw-") && a.IsPrivate(), r.EgressOnlyInternetGatewayId != nil && a.IsPrivate():
-			add(CheckFail, fmt.Sprintf("%%s is a private address, and the route that covers it, %s, leads to the internet through %s", dest, via), addRoute, a)
+			add(CheckFail, at+" is a private address, and the route that covers it, "+dest+", leads to the internet through "+via, addRoute, a)
 		case strings.HasPrefix(gw, "igw-"):
-			add(CheckFail, fmt.Sprintf("the route that covers %%s, %s, leads to the internet gateway %s, which the event source's network interfaces cannot use: they have no public addresses", dest, via),
+			add(CheckFail, "the route that covers "+at+", "+dest+", leads to the internet gateway "+via+", which the event source's network interfaces cannot use: they have no public addresses",
 				fmt.Sprintf("route %s of %s to a NAT gateway (in a public subnet)", dest, rtID), a)
 		case r.EgressOnlyInternetGatewayId != nil:
-			add(CheckOK, "%s through the egress-only internet gateway "+via+" ("+dest+")", "", a)
+			add(CheckOK, at+" through the egress-only internet gateway "+via+" ("+dest+")", "", a)
 		default: // a gateway VPC endpoint (S3, DynamoDB)
-			add(CheckFail, fmt.Sprintf("the route that covers %%s, %s, leads to %s, which does not reach brokers", dest, via), addRoute, a)
+			add(CheckFail, "the route that covers "+at+", "+dest+", leads to "+via+", which does not reach brokers", addRoute, a)
 		}
 	}
 	status := CheckOK
@@ -138,7 +138,7 @@ func (v *vpcCheck) brokerRoutes(ctx context.Context, sn ec2types.Subnet, rt *ec2
 			if status == CheckOK {
 				status = p.status
 			}
-			texts = append(texts, fmt.Sprintf(p.text, joinAddrs(p.addrs)))
+			texts = append(texts, strings.Replace(p.text, at, joinAddrs(p.addrs), 1))
 			if p.fix != "" && !slices.Contains(fixes, p.fix) {
 				fixes = append(fixes, p.fix)
 			}
@@ -185,23 +185,23 @@ func (v *vpcCheck) routeBack(ctx context.Context, a netip.Addr, sn ec2types.Subn
 		return "", "", false, false
 	}
 	rtID := aws.ToString(rt.RouteTableId)
-	where := fmt.Sprintf("%s (%s), the route table of the brokers' subnet %s,", rtID, how, e.subnet)
+	where := fmt.Sprintf("%s (%s), the route table of the brokers' subnet %s", rtID, how, e.subnet)
 	via := routeTarget(r)
 	fix = fmt.Sprintf("add a route to %s to %s through %s", cidr, rtID, via)
 	back, dest, _ := v.routeFor(ctx, rt, cidr)
 	if back == nil {
-		return fmt.Sprintf(", but %s has no route back to %s", where, cidr), fix, true, true
+		return fmt.Sprintf(", but %s, has no route back to %s", where, cidr), fix, true, true
 	}
 	bvia := routeTarget(back)
 	if back.State == ec2types.RouteStateBlackhole {
-		return fmt.Sprintf(", but the route back to %s of %s, %s to %s, is a blackhole", cidr, where, dest, bvia), fix, true, true
+		return fmt.Sprintf(", but %s, routes %s back by %s to %s, a blackhole: its target no longer exists", where, cidr, dest, bvia), fix, true, true
 	}
 	gw := aws.ToString(back.GatewayId)
 	farTarget := back.VpcPeeringConnectionId != nil || back.TransitGatewayId != nil || strings.HasPrefix(gw, "vgw-") ||
 		back.InstanceId != nil || back.NetworkInterfaceId != nil || back.CoreNetworkArn != nil
 	switch {
 	case r.VpcPeeringConnectionId != nil && bvia != via, !farTarget:
-		return fmt.Sprintf(", but %s routes %s back to %s (%s)", where, cidr, bvia, dest), fix, true, true
+		return fmt.Sprintf(", but %s, routes %s back to %s (%s)", where, cidr, bvia, dest), fix, true, true
 	case bvia == via:
 		return fmt.Sprintf(", and back through it from %s (%s)", rtID, dest), "", false, true
 	}
