@@ -46,12 +46,36 @@ func client(s *Server, key, sec string) *ec2.Client {
 	})
 }
 
+// describeAll makes the call of action op (one of the Describe actions) that
+// asks for everything, as a dry run or not.
+func describeAll(c *ec2.Client, op string, dryRun bool) error {
+	ctx, dry := context.Background(), aws.Bool(dryRun)
+	var err error
+	switch op {
+	case "DescribeSubnets":
+		_, err = c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{DryRun: dry})
+	case "DescribeRouteTables":
+		_, err = c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{DryRun: dry})
+	case "DescribeNetworkAcls":
+		_, err = c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{DryRun: dry})
+	case "DescribeNetworkInterfaces":
+		_, err = c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{DryRun: dry})
+	case "DescribeVpcPeeringConnections":
+		_, err = c.DescribeVpcPeeringConnections(ctx, &ec2.DescribeVpcPeeringConnectionsInput{DryRun: dry})
+	default:
+		panic("describeAll: " + op)
+	}
+	return err
+}
+
 // testDeny checks Deny for action op: named with or without "ec2:", or by
-// Deny() for every action, call (a dry run or not) is refused with
-// UnauthorizedOperation and the action's name, while otherOp's call
-// (other) still succeeds when only op is denied; after Allow, call
-// succeeds. Refused calls count in Requests.
-func testDeny(t *testing.T, s *Server, op, otherOp string, call func(dryRun bool) error, other func() error) {
+// Deny() for every action, op's call (describeAll, a dry run or not) is
+// refused with UnauthorizedOperation and the action's name, while
+// otherOp's call still succeeds when only op is denied; after Allow, op's
+// call succeeds. Refused calls count in Requests.
+func testDeny(t *testing.T, s *Server, c *ec2.Client, op, otherOp string) {
+	call := func(dryRun bool) error { return describeAll(c, op, dryRun) }
+	other := func() error { return describeAll(c, otherOp, false) }
 	t.Helper()
 	denied := func(what string, err error) {
 		t.Helper()
@@ -83,6 +107,54 @@ func testDeny(t *testing.T, s *Server, op, otherOp string, call func(dryRun bool
 	denied("every action denied", call(false))
 	if n := s.Requests(op) - before; n != 6 {
 		t.Errorf("Requests = %d, want 6 (refused calls count)", n)
+	}
+}
+
+// filterCase is a Describe call by ids and filters, and the ids it must
+// answer, in order.
+type filterCase struct {
+	name    string
+	ids     []string
+	filters []types.Filter
+	want    []string
+}
+
+// testFilters makes the calls of cases with describe, which returns the
+// ids of what was answered.
+func testFilters(t *testing.T, cases []filterCase, describe func(ids []string, filters []types.Filter) ([]string, error)) {
+	t.Helper()
+	for _, tc := range cases {
+		got, err := describe(tc.ids, tc.filters)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// wantError fails the test unless err is EC2's error code, with a message
+// that holds each of parts.
+func wantError(t *testing.T, what string, err error, code string, parts ...string) {
+	t.Helper()
+	got, msg := apiCode(t, err)
+	ok := got == code
+	for _, p := range parts {
+		ok = ok && strings.Contains(msg, p)
+	}
+	if !ok {
+		t.Errorf("%s: %s: %s; want %s with %q", what, got, msg, code, parts)
+	}
+}
+
+// wantErrorMessage fails the test unless err is EC2's error code with
+// exactly the message msg.
+func wantErrorMessage(t *testing.T, what string, err error, code, msg string) {
+	t.Helper()
+	if got, gotMsg := apiCode(t, err); got != code || gotMsg != msg {
+		t.Errorf("%s: %s: %s; want %s: %s", what, got, gotMsg, code, msg)
 	}
 }
 
@@ -158,29 +230,19 @@ func TestDescribeSecurityGroupsErrors(t *testing.T) {
 	ctx := context.Background()
 
 	_, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{sgA, sgB}})
-	if code, msg := apiCode(t, err); code != "InvalidGroup.NotFound" || msg != "The security group '"+sgB+"' does not exist" {
-		t.Errorf("unknown group: %s: %s", code, msg)
-	}
+	wantErrorMessage(t, "unknown group", err, "InvalidGroup.NotFound", "The security group '"+sgB+"' does not exist")
 	_, err = c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{"sg-nothex"}})
-	if code, _ := apiCode(t, err); code != "InvalidGroupId.Malformed" {
-		t.Errorf("malformed id: %s, want InvalidGroupId.Malformed", code)
-	}
+	wantError(t, "malformed id", err, "InvalidGroupId.Malformed")
 	_, err = c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{sgA}, MaxResults: aws.Int32(5)})
-	if code, _ := apiCode(t, err); code != "InvalidParameterCombination" {
-		t.Errorf("GroupIds with MaxResults: %s, want InvalidParameterCombination", code)
-	}
+	wantError(t, "GroupIds with MaxResults", err, "InvalidParameterCombination")
 	_, err = c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{
 		Filters: []types.Filter{{Name: aws.String("ip-permission.from-port"), Values: []string{"22"}}}})
-	if code, _ := apiCode(t, err); code != "InvalidParameterValue" {
-		t.Errorf("unsupported filter: %s, want InvalidParameterValue", code)
-	}
+	wantError(t, "unsupported filter", err, "InvalidParameterValue")
 
 	// A permitted dry run says it would have succeeded; a denied action is
 	// UnauthorizedOperation, naming the caller and the IAM action.
 	_, err = c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{sgA}, DryRun: aws.Bool(true)})
-	if code, _ := apiCode(t, err); code != "DryRunOperation" {
-		t.Errorf("dry run: %s, want DryRunOperation", code)
-	}
+	wantError(t, "dry run", err, "DryRunOperation")
 	s.Deny(ActionDescribeSecurityGroups)
 	for _, dry := range []bool{false, true} {
 		_, err = c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{sgA}, DryRun: aws.Bool(dry)})
@@ -201,9 +263,7 @@ func TestDescribeSecurityGroupsErrors(t *testing.T) {
 
 	// Actions the endpoint does not serve.
 	_, err = c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
-	if code, _ := apiCode(t, err); code != "InvalidAction" {
-		t.Errorf("DescribeInstances: %s, want InvalidAction", code)
-	}
+	wantError(t, "DescribeInstances", err, "InvalidAction")
 }
 
 func TestDescribeSecurityGroupsFiltersAndPages(t *testing.T) {
@@ -284,9 +344,7 @@ func TestEC2GetManagedPrefixListEntries(t *testing.T) {
 		t.Errorf("entries %v, want %v", got, cidrs)
 	}
 	_, err := c.GetManagedPrefixListEntries(ctx, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: aws.String("pl-00000000")})
-	if code, msg := apiCode(t, err); code != "InvalidPrefixListID.NotFound" || !strings.Contains(msg, "pl-00000000") {
-		t.Errorf("unknown prefix list: %s: %s", code, msg)
-	}
+	wantError(t, "unknown prefix list", err, "InvalidPrefixListID.NotFound", "pl-00000000")
 }
 
 func TestEC2SignatureFailures(t *testing.T) {
@@ -296,19 +354,13 @@ func TestEC2SignatureFailures(t *testing.T) {
 	in := &ec2.DescribeSecurityGroupsInput{GroupIds: []string{sgA}}
 
 	_, err := client(s, akid, "wrong").DescribeSecurityGroups(ctx, in)
-	if code, msg := apiCode(t, err); code != "AuthFailure" || !strings.Contains(msg, "signature mismatch") {
-		t.Errorf("wrong secret: %s: %s", code, msg)
-	}
+	wantError(t, "wrong secret", err, "AuthFailure", "signature mismatch")
 	_, err = client(s, "AKIDOTHER", secret).DescribeSecurityGroups(ctx, in)
-	if code, msg := apiCode(t, err); code != "AuthFailure" || !strings.Contains(msg, `unknown access key "AKIDOTHER"`) {
-		t.Errorf("unknown key: %s: %s", code, msg)
-	}
+	wantError(t, "unknown key", err, "AuthFailure", `unknown access key "AKIDOTHER"`)
 	other := ec2.New(ec2.Options{Region: "us-west-2", BaseEndpoint: aws.String(s.URL()),
 		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, ""), RetryMaxAttempts: 1, HTTPClient: awsconf.HTTPClient()})
 	_, err = other.DescribeSecurityGroups(ctx, in)
-	if code, msg := apiCode(t, err); code != "AuthFailure" || !strings.Contains(msg, "wrong region us-west-2") {
-		t.Errorf("wrong region: %s: %s", code, msg)
-	}
+	wantError(t, "wrong region", err, "AuthFailure", "wrong region us-west-2")
 	if n := s.SignatureFailures(); n != 3 {
 		t.Errorf("SignatureFailures = %d, want 3", n)
 	}

@@ -197,12 +197,7 @@ func TestDescribeNetworkInterfacesFilters(t *testing.T) {
 	c := client(s, akid, secret)
 	ctx := context.Background()
 
-	for _, tc := range []struct {
-		name    string
-		ids     []string
-		filters []types.Filter
-		want    []string
-	}{
+	testFilters(t, []filterCase{
 		{"none", nil, nil, []string{eniBroker1, eniBroker2, eniEndpoint, eniB}},
 		{"network-interface-id", nil, []types.Filter{filter("network-interface-id", eniB, eniBroker2)}, []string{eniBroker2, eniB}},
 		{"network-interface-id wildcard", nil, []types.Filter{filter("network-interface-id", "eni-0e*0[12]")}, []string{eniBroker1, eniBroker2}},
@@ -229,16 +224,13 @@ func TestDescribeNetworkInterfacesFilters(t *testing.T) {
 		{"vpc-id and group-id", nil, []types.Filter{filter("vpc-id", vpcA), filter("group-id", sgClients)}, []string{eniBroker1, eniEndpoint}},
 		{"subnet-id and private-ip-address", nil, []types.Filter{filter("subnet-id", subnetA1), filter("private-ip-address", "10.0.2.5")}, nil},
 		{"ids and interface-type", []string{eniEndpoint, eniBroker1}, []types.Filter{filter("interface-type", "interface")}, []string{eniBroker1}},
-	} {
-		out, err := c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: tc.ids, Filters: tc.filters})
+	}, func(ids []string, filters []types.Filter) ([]string, error) {
+		out, err := c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: ids, Filters: filters})
 		if err != nil {
-			t.Errorf("%s: %v", tc.name, err)
-			continue
+			return nil, err
 		}
-		if got := eniIDsOf(out); fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
-		}
-	}
+		return eniIDsOf(out), nil
+	})
 }
 
 func TestDescribeNetworkInterfacesErrors(t *testing.T) {
@@ -248,50 +240,29 @@ func TestDescribeNetworkInterfacesErrors(t *testing.T) {
 	const unknown, unknown2 = "eni-0f000000000000001", "eni-0f000000000000002"
 
 	_, err := c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eniBroker1, unknown}})
-	if code, msg := apiCode(t, err); code != "InvalidNetworkInterfaceID.NotFound" || msg != "The networkInterface ID '"+unknown+"' does not exist" {
-		t.Errorf("unknown interface: %s: %s", code, msg)
-	}
+	wantErrorMessage(t, "unknown interface", err, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '"+unknown+"' does not exist")
 	_, err = c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{unknown, unknown2}})
-	if code, msg := apiCode(t, err); code != "InvalidNetworkInterfaceID.NotFound" || msg != "The networkInterface IDs '"+unknown+", "+unknown2+"' do not exist" {
-		t.Errorf("unknown interfaces: %s: %s", code, msg)
-	}
+	wantErrorMessage(t, "unknown interfaces", err, "InvalidNetworkInterfaceID.NotFound", "The networkInterface IDs '"+unknown+", "+unknown2+"' do not exist")
 	for _, id := range []string{"eni-x", subnetA1, "eni-0E000000000000001"} {
 		_, err = c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eniBroker1, id}})
-		if code, msg := apiCode(t, err); code != "InvalidNetworkInterfaceId.Malformed" || !strings.Contains(msg, id) {
-			t.Errorf("malformed id %s: %s: %s, want InvalidNetworkInterfaceId.Malformed", id, code, msg)
-		}
+		wantError(t, fmt.Sprintf("malformed id %s", id), err, "InvalidNetworkInterfaceId.Malformed", id)
 	}
 	_, err = c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: []types.Filter{filter("mac-address", "02:00:00:00:00:00")}})
-	if code, msg := apiCode(t, err); code != "InvalidParameterValue" || !strings.Contains(msg, "mac-address") {
-		t.Errorf("unsupported filter: %s: %s, want InvalidParameterValue", code, msg)
-	}
+	wantError(t, "unsupported filter", err, "InvalidParameterValue", "mac-address")
 	for _, n := range []int32{4, 1001} {
 		_, err = c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{MaxResults: aws.Int32(n)})
-		if code, msg := apiCode(t, err); code != "InvalidParameterValue" || !strings.Contains(msg, "between 5 and 1000") {
-			t.Errorf("MaxResults %d: %s: %s, want InvalidParameterValue (5 to 1000)", n, code, msg)
-		}
+		wantError(t, fmt.Sprintf("MaxResults %d", n), err, "InvalidParameterValue", "between 5 and 1000")
 	}
 	_, err = c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{MaxResults: aws.Int32(5), NetworkInterfaceIds: []string{eniBroker1}})
-	if code, _ := apiCode(t, err); code != "InvalidParameterCombination" {
-		t.Errorf("MaxResults with ids: %s, want InvalidParameterCombination", code)
-	}
+	wantError(t, "MaxResults with ids", err, "InvalidParameterCombination")
 	_, err = c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{DryRun: aws.Bool(true)})
-	if code, _ := apiCode(t, err); code != "DryRunOperation" {
-		t.Errorf("dry run: %s, want DryRunOperation", code)
-	}
+	wantError(t, "dry run", err, "DryRunOperation")
 }
 
 func TestDescribeNetworkInterfacesDenied(t *testing.T) {
 	s := interfaces(t)
 	c := client(s, akid, secret)
-	ctx := context.Background()
-	testDeny(t, s, "DescribeNetworkInterfaces", "DescribeSubnets", func(dryRun bool) error {
-		_, err := c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{DryRun: aws.Bool(dryRun)})
-		return err
-	}, func() error {
-		_, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
-		return err
-	})
+	testDeny(t, s, c, "DescribeNetworkInterfaces", "DescribeSubnets")
 }
 
 func TestDescribeNetworkInterfacesPages(t *testing.T) {
@@ -324,9 +295,7 @@ func TestDescribeNetworkInterfacesPages(t *testing.T) {
 		t.Errorf("MaxResults 12: %d pages of %v, want 1 page of %v", pages, got, ids)
 	}
 	_, err := c.DescribeNetworkInterfaces(context.Background(), &ec2.DescribeNetworkInterfacesInput{MaxResults: aws.Int32(5), NextToken: aws.String("13")})
-	if code, _ := apiCode(t, err); code != "InvalidPaginationToken" {
-		t.Errorf("token past the end: %s, want InvalidPaginationToken", code)
-	}
+	wantError(t, "token past the end", err, "InvalidPaginationToken")
 }
 
 func TestAddNetworkInterfacePanics(t *testing.T) {

@@ -260,12 +260,7 @@ func TestDescribeNetworkAclsFilters(t *testing.T) {
 	c := client(s, akid, secret)
 	ctx := context.Background()
 
-	for _, tc := range []struct {
-		name    string
-		ids     []string
-		filters []types.Filter
-		want    []string
-	}{
+	testFilters(t, []filterCase{
 		{"none", nil, nil, []string{aclDefA, aclPrivA, aclSpareA, aclDefB}},
 		{"network-acl-id", nil, []types.Filter{filter("network-acl-id", aclDefB, aclSpareA)}, []string{aclSpareA, aclDefB}},
 		{"network-acl-id wildcard", nil, []types.Filter{filter("network-acl-id", "acl-0a*")}, []string{aclDefA, aclPrivA, aclSpareA}},
@@ -285,16 +280,13 @@ func TestDescribeNetworkAclsFilters(t *testing.T) {
 		{"vpc-id and default", nil, []types.Filter{filter("vpc-id", vpcA), filter("default", "true")}, []string{aclDefA}},
 		{"vpc-id and association.subnet-id", nil, []types.Filter{filter("vpc-id", vpcA), filter("association.subnet-id", subnetB1)}, nil},
 		{"ids and default", []string{aclDefB, aclPrivA}, []types.Filter{filter("default", "false")}, []string{aclPrivA}},
-	} {
-		out, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{NetworkAclIds: tc.ids, Filters: tc.filters})
+	}, func(ids []string, filters []types.Filter) ([]string, error) {
+		out, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{NetworkAclIds: ids, Filters: filters})
 		if err != nil {
-			t.Errorf("%s: %v", tc.name, err)
-			continue
+			return nil, err
 		}
-		if got := aclIDsOf(out); fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
-		}
-	}
+		return aclIDsOf(out), nil
+	})
 }
 
 func TestDescribeNetworkAclsErrors(t *testing.T) {
@@ -304,44 +296,25 @@ func TestDescribeNetworkAclsErrors(t *testing.T) {
 	const unknown, unknown2 = "acl-0f000000000000001", "acl-0f000000000000002"
 
 	_, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{NetworkAclIds: []string{aclDefA, unknown}})
-	if code, msg := apiCode(t, err); code != "InvalidNetworkAclID.NotFound" || msg != "The networkAcl ID '"+unknown+"' does not exist" {
-		t.Errorf("unknown ACL: %s: %s", code, msg)
-	}
+	wantErrorMessage(t, "unknown ACL", err, "InvalidNetworkAclID.NotFound", "The networkAcl ID '"+unknown+"' does not exist")
 	_, err = c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{NetworkAclIds: []string{unknown, unknown2}})
-	if code, msg := apiCode(t, err); code != "InvalidNetworkAclID.NotFound" || msg != "The networkAcl IDs '"+unknown+", "+unknown2+"' do not exist" {
-		t.Errorf("unknown ACLs: %s: %s", code, msg)
-	}
+	wantErrorMessage(t, "unknown ACLs", err, "InvalidNetworkAclID.NotFound", "The networkAcl IDs '"+unknown+", "+unknown2+"' do not exist")
 	_, err = c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{NetworkAclIds: []string{"acl-x"}})
-	if code, _ := apiCode(t, err); code != "InvalidNetworkAclId.Malformed" {
-		t.Errorf("malformed id: %s, want InvalidNetworkAclId.Malformed", code)
-	}
+	wantError(t, "malformed id", err, "InvalidNetworkAclId.Malformed")
 	_, err = c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{Filters: []types.Filter{filter("entry.cidr", "0.0.0.0/0")}})
-	if code, msg := apiCode(t, err); code != "InvalidParameterValue" || !strings.Contains(msg, "entry.cidr") {
-		t.Errorf("unsupported filter: %s: %s, want InvalidParameterValue", code, msg)
-	}
+	wantError(t, "unsupported filter", err, "InvalidParameterValue", "entry.cidr")
 	for _, n := range []int32{4, 1001} {
 		_, err = c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{MaxResults: aws.Int32(n)})
-		if code, msg := apiCode(t, err); code != "InvalidParameterValue" || !strings.Contains(msg, "between 5 and 1000") {
-			t.Errorf("MaxResults %d: %s: %s, want InvalidParameterValue (5 to 1000)", n, code, msg)
-		}
+		wantError(t, fmt.Sprintf("MaxResults %d", n), err, "InvalidParameterValue", "between 5 and 1000")
 	}
 	_, err = c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{DryRun: aws.Bool(true)})
-	if code, _ := apiCode(t, err); code != "DryRunOperation" {
-		t.Errorf("dry run: %s, want DryRunOperation", code)
-	}
+	wantError(t, "dry run", err, "DryRunOperation")
 }
 
 func TestDescribeNetworkAclsDenied(t *testing.T) {
 	s := acls(t)
 	c := client(s, akid, secret)
-	ctx := context.Background()
-	testDeny(t, s, "DescribeNetworkAcls", "DescribeRouteTables", func(dryRun bool) error {
-		_, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{DryRun: aws.Bool(dryRun)})
-		return err
-	}, func() error {
-		_, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{})
-		return err
-	})
+	testDeny(t, s, c, "DescribeNetworkAcls", "DescribeRouteTables")
 }
 
 func TestDescribeNetworkAclsPages(t *testing.T) {
@@ -365,9 +338,7 @@ func TestDescribeNetworkAclsPages(t *testing.T) {
 		t.Errorf("default=false: %d pages of %v, want 3 pages of %v", pages, got, ids[:11])
 	}
 	_, err := c.DescribeNetworkAcls(context.Background(), &ec2.DescribeNetworkAclsInput{MaxResults: aws.Int32(5), NextToken: aws.String("13")})
-	if code, _ := apiCode(t, err); code != "InvalidPaginationToken" {
-		t.Errorf("token past the end: %s, want InvalidPaginationToken", code)
-	}
+	wantError(t, "token past the end", err, "InvalidPaginationToken")
 }
 
 func TestAddNetworkACLPanics(t *testing.T) {

@@ -168,25 +168,15 @@ func TestDescribeSubnetsErrors(t *testing.T) {
 	const unknown, unknown2 = "subnet-0f000000000000001", "subnet-0f000000000000002"
 
 	_, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{subnetA1, unknown}})
-	if code, msg := apiCode(t, err); code != "InvalidSubnetID.NotFound" || msg != "The subnet ID '"+unknown+"' does not exist" {
-		t.Errorf("unknown subnet: %s: %s", code, msg)
-	}
+	wantErrorMessage(t, "unknown subnet", err, "InvalidSubnetID.NotFound", "The subnet ID '"+unknown+"' does not exist")
 	_, err = c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{unknown, unknown2}})
-	if code, msg := apiCode(t, err); code != "InvalidSubnetID.NotFound" || msg != "The subnet IDs '"+unknown+", "+unknown2+"' do not exist" {
-		t.Errorf("unknown subnets: %s: %s", code, msg)
-	}
+	wantErrorMessage(t, "unknown subnets", err, "InvalidSubnetID.NotFound", "The subnet IDs '"+unknown+", "+unknown2+"' do not exist")
 	_, err = c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{"subnet-xyz"}})
-	if code, _ := apiCode(t, err); code != "InvalidSubnetID.Malformed" {
-		t.Errorf("malformed id: %s, want InvalidSubnetID.Malformed", code)
-	}
+	wantError(t, "malformed id", err, "InvalidSubnetID.Malformed")
 	_, err = c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []types.Filter{filter("cidr-block", "10.0.1.0/24")}})
-	if code, _ := apiCode(t, err); code != "InvalidParameterValue" {
-		t.Errorf("unsupported filter: %s, want InvalidParameterValue", code)
-	}
+	wantError(t, "unsupported filter", err, "InvalidParameterValue")
 	_, err = c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{MaxResults: aws.Int32(1001)})
-	if code, _ := apiCode(t, err); code != "InvalidParameterValue" {
-		t.Errorf("MaxResults 1001: %s, want InvalidParameterValue", code)
-	}
+	wantError(t, "MaxResults 1001", err, "InvalidParameterValue")
 }
 
 func TestDescribeRouteTables(t *testing.T) {
@@ -335,21 +325,13 @@ func TestDescribeRouteTablesErrors(t *testing.T) {
 	const unknown = "rtb-0f000000000000000"
 
 	_, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{rtbMain, unknown}})
-	if code, msg := apiCode(t, err); code != "InvalidRouteTableID.NotFound" || msg != "The routeTable ID '"+unknown+"' does not exist" {
-		t.Errorf("unknown route table: %s: %s", code, msg)
-	}
+	wantErrorMessage(t, "unknown route table", err, "InvalidRouteTableID.NotFound", "The routeTable ID '"+unknown+"' does not exist")
 	_, err = c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{"rtb-main"}})
-	if code, _ := apiCode(t, err); code != "InvalidRouteTableId.Malformed" {
-		t.Errorf("malformed id: %s, want InvalidRouteTableId.Malformed", code)
-	}
+	wantError(t, "malformed id", err, "InvalidRouteTableId.Malformed")
 	_, err = c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []types.Filter{filter("route.gateway-id", igw)}})
-	if code, _ := apiCode(t, err); code != "InvalidParameterValue" {
-		t.Errorf("unsupported filter: %s, want InvalidParameterValue", code)
-	}
+	wantError(t, "unsupported filter", err, "InvalidParameterValue")
 	_, err = c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{MaxResults: aws.Int32(101)})
-	if code, msg := apiCode(t, err); code != "InvalidParameterValue" || !strings.Contains(msg, "between 5 and 100") {
-		t.Errorf("MaxResults 101: %s: %s, want InvalidParameterValue (5 to 100)", code, msg)
-	}
+	wantError(t, "MaxResults 101", err, "InvalidParameterValue", "between 5 and 100")
 }
 
 func TestNetworkDenied(t *testing.T) {
@@ -382,9 +364,7 @@ func TestNetworkDenied(t *testing.T) {
 		t.Errorf("DescribeSubnets after Allow: %v", err)
 	}
 	_, err = c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{DryRun: aws.Bool(true)})
-	if code, _ := apiCode(t, err); code != "DryRunOperation" {
-		t.Errorf("dry run: %s, want DryRunOperation", code)
-	}
+	wantError(t, "dry run", err, "DryRunOperation")
 	s.Deny()
 	_, err = c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{DryRun: aws.Bool(true)})
 	denied("DescribeSubnets (dry run, every action denied)", err, "ec2:DescribeSubnets")

@@ -2,7 +2,6 @@ package ec2api
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -61,45 +60,30 @@ func TestDescribeVpcPeeringConnections(t *testing.T) {
 	side("pending accepter", pending.AccepterVpcInfo, vpcOther, "192.168.0.0/16", "444455556666")
 
 	// Filters.
-	out, err = c.DescribeVpcPeeringConnections(ctx, &ec2.DescribeVpcPeeringConnectionsInput{
-		Filters: []types.Filter{filter("status-code", "pending-acceptance", "rejected")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out.VpcPeeringConnections) != 1 || aws.ToString(out.VpcPeeringConnections[0].VpcPeeringConnectionId) != pcxPending {
-		t.Errorf("status-code pending-acceptance: %d connections", len(out.VpcPeeringConnections))
-	}
-	out, err = c.DescribeVpcPeeringConnections(ctx, &ec2.DescribeVpcPeeringConnectionsInput{
-		Filters: []types.Filter{filter("accepter-vpc-info.vpc-id", vpcPeer), filter("requester-vpc-info.vpc-id", vpcA)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out.VpcPeeringConnections) != 1 || aws.ToString(out.VpcPeeringConnections[0].VpcPeeringConnectionId) != pcxActive {
-		t.Errorf("accepter %s: %d connections", vpcPeer, len(out.VpcPeeringConnections))
-	}
+	testFilters(t, []filterCase{
+		{"status-code", nil, []types.Filter{filter("status-code", "pending-acceptance", "rejected")}, []string{pcxPending}},
+		{"both sides' VPCs", nil, []types.Filter{filter("accepter-vpc-info.vpc-id", vpcPeer), filter("requester-vpc-info.vpc-id", vpcA)}, []string{pcxActive}},
+	}, func(ids []string, filters []types.Filter) ([]string, error) {
+		out, err := c.DescribeVpcPeeringConnections(ctx, &ec2.DescribeVpcPeeringConnectionsInput{VpcPeeringConnectionIds: ids, Filters: filters})
+		if err != nil {
+			return nil, err
+		}
+		var got []string
+		for _, p := range out.VpcPeeringConnections {
+			got = append(got, aws.ToString(p.VpcPeeringConnectionId))
+		}
+		return got, nil
+	})
 
 	// Errors.
 	_, err = c.DescribeVpcPeeringConnections(ctx, &ec2.DescribeVpcPeeringConnectionsInput{VpcPeeringConnectionIds: []string{"pcx-0d0000000000000ff"}})
-	if code, msg := apiCode(t, err); code != "InvalidVpcPeeringConnectionID.NotFound" ||
-		msg != "The vpcPeeringConnection ID 'pcx-0d0000000000000ff' does not exist" {
-		t.Errorf("unknown id: %s: %s", code, msg)
-	}
+	wantErrorMessage(t, "unknown id", err, "InvalidVpcPeeringConnectionID.NotFound", "The vpcPeeringConnection ID 'pcx-0d0000000000000ff' does not exist")
 	_, err = c.DescribeVpcPeeringConnections(ctx, &ec2.DescribeVpcPeeringConnectionsInput{VpcPeeringConnectionIds: []string{"vpc-0d000000000000001"}})
-	if code, _ := apiCode(t, err); code != "InvalidVpcPeeringConnectionId.Malformed" {
-		t.Errorf("malformed id: %s", code)
-	}
+	wantError(t, "malformed id", err, "InvalidVpcPeeringConnectionId.Malformed")
 	_, err = c.DescribeVpcPeeringConnections(ctx, &ec2.DescribeVpcPeeringConnectionsInput{Filters: []types.Filter{filter("vpc-id", vpcA)}})
-	if code, msg := apiCode(t, err); code != "InvalidParameterValue" || !strings.Contains(msg, "vpc-id") {
-		t.Errorf("unknown filter: %s: %s", code, msg)
-	}
+	wantError(t, "unknown filter", err, "InvalidParameterValue", "vpc-id")
 
-	testDeny(t, s, "DescribeVpcPeeringConnections", "DescribeRouteTables", func(dryRun bool) error {
-		_, err := c.DescribeVpcPeeringConnections(ctx, &ec2.DescribeVpcPeeringConnectionsInput{DryRun: aws.Bool(dryRun)})
-		return err
-	}, func() error {
-		_, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{})
-		return err
-	})
+	testDeny(t, s, c, "DescribeVpcPeeringConnections", "DescribeRouteTables")
 }
 
 func TestAddPeeringConnectionPanics(t *testing.T) {

@@ -63,10 +63,10 @@ func (v *vpcCheck) brokerRoutes(ctx context.Context, sn ec2types.Subnet, rt *ec2
 	}
 	farSide := false
 	for _, a := range addrs {
-		r, dest, unread := v.routeFor(ctx, rt, netip.PrefixFrom(a, a.BitLen()))
-		network := netip.PrefixFrom(a, a.BitLen()).String()
+		host := netip.PrefixFrom(a, a.BitLen())
+		r, dest, unread := v.routeFor(ctx, rt, host)
 		addRoute := fmt.Sprintf("add a route covering %s (its network, or %s) to %s through the peering connection, transit gateway or VPN that leads to the brokers",
-			a, network, rtID)
+			a, host, rtID)
 		if r == nil {
 			if unread != "" {
 				add(CheckSkip, "no route covers "+at+", unless the prefix list "+unread+" does, which could not be read", "grant ec2:GetManagedPrefixListEntries, or "+addRoute, a)
