@@ -160,17 +160,28 @@ func (c *cursor) strEnd(b []byte, i int) int {
 // on the specials after its closing quote (empty where that quote is not
 // the first special byte of the string, within 64 bytes).
 func (sc *scanner) strLoad(i int) (int, uint8, cursor) {
+	if e, cur := sc.windowEnd(i); e > 0 {
+		return e, 0, cur
+	}
+	end, flags := sc.strFrom(i + 1)
+	return end, flags, cursor{}
+}
+
+// windowEnd returns the index just past the string whose opening quote is
+// at b[i], and a cursor on the specials after its closing quote, when the
+// first special byte after the opening quote is that closing quote and
+// the window holds it (within 64 bytes); else 0.
+func (sc *scanner) windowEnd(i int) (int, cursor) {
 	p := i + 1
 	if j := uint(p>>blockShift - sc.lo); j < uint(sc.n) {
 		if m := sc.bitsAt(j, p); m != 0 {
 			// q < len(b): the bitmap has no bits past the end.
 			if q := p + bits.TrailingZeros64(m); sc.b[q] == '"' {
-				return q + 1, 0, cursor{base: p, bits: m & (m - 1)}
+				return q + 1, cursor{base: p, bits: m & (m - 1)}
 			}
 		}
 	}
-	end, flags := sc.strFrom(p)
-	return end, flags, cursor{}
+	return 0, cursor{}
 }
 
 // strFrom finishes the scan of a string whose contents start at b[p].
@@ -346,7 +357,7 @@ func scanFastGo(sc *scanner) {
 	i, d, stack, cb, cbits := sc.ri, sc.rd, sc.rstack, sc.cur.base, sc.cur.bits
 	limit, bloom, members := sc.rlimit, sc.rbloom, sc.rmembers
 	var c byte
-	var why int
+	var why, ks int
 	switch sc.rat {
 	case atKey:
 		goto key
@@ -366,23 +377,11 @@ value:
 				if p := cb + bits.TrailingZeros64(m); b[p] == '"' {
 					cbits = m & (m - 1)
 					i = p + 1
-					goto next
+					goto nextString
 				}
 			}
 		}
-		// strLoad: the bits after the opening quote, from the window.
-		p := i + 1
-		if j := uint(p>>blockShift - sc.lo); j < uint(sc.n) {
-			if m := sc.bitsAt(j, p); m != 0 {
-				if q := p + bits.TrailingZeros64(m); b[q] == '"' {
-					cb, cbits = p, m&(m-1)
-					i = q + 1
-					goto next
-				}
-			}
-		}
-		why = stopString
-		goto out
+		goto valueLoad
 	}
 	switch c {
 	case '{', '[':
@@ -453,6 +452,41 @@ value:
 		why = stopNumber
 		goto out
 	}
+	goto next
+valueSynced:
+	// A string value whose opening quote, at b[i], is the cursor's lowest
+	// bit if it has bits left: the cursor holds the specials from the
+	// last one consumed, and none lies between it and b[i]. Its closing
+	// quote is then the next bit.
+	if m := cbits & (cbits - 1); m != 0 {
+		if p := cb + bits.TrailingZeros64(m); b[p] == '"' {
+			cbits = m & (m - 1)
+			i = p + 1
+			goto nextString
+		}
+	}
+valueLoad:
+	// strLoad's first case.
+	if e, cur := sc.windowEnd(i); e > 0 {
+		cb, cbits, i = cur.base, cur.bits, e
+		goto nextString
+	}
+	why = stopString
+	goto out
+nextString: // after a string, whose closing quote the cursor consumed
+	if d == 0 {
+		why = stopDone
+		goto out
+	}
+	// A comma and a quote: the next key, or the next element, is a string
+	// whose opening quote is the cursor's lowest bit (if any is left).
+	if i+2 <= len(b) && binary.LittleEndian.Uint16(b[i:]) == ','|'"'<<8 {
+		i++
+		if stack&1 == 0 {
+			goto valueSynced
+		}
+		goto keySynced
+	}
 next: // after a value
 	if d == 0 {
 		why = stopDone
@@ -492,50 +526,54 @@ key: // in an object, where a key must come
 			goto out
 		}
 	}
-	{
-		ks := i + 1
-		if cb+bits.TrailingZeros64(cbits|1<<63) == i {
-			if m := cbits & (cbits - 1); m != 0 {
-				if p := cb + bits.TrailingZeros64(m); b[p] == '"' {
-					cbits = m & (m - 1)
-					i = p + 1
-					goto colon
-				}
-			}
+	if cb+bits.TrailingZeros64(cbits|1<<63) != i {
+		goto keyLoad
+	}
+keySynced: // the key's opening quote, at b[i], is the cursor's lowest bit if any is left
+	ks = i + 1
+	if m := cbits & (cbits - 1); m != 0 {
+		if p := cb + bits.TrailingZeros64(m); b[p] == '"' {
+			cbits = m & (m - 1)
+			i = p + 1
+			goto colon
 		}
-		if j := uint(ks>>blockShift - sc.lo); j < uint(sc.n) {
-			if m := sc.bitsAt(j, ks); m != 0 {
-				if q := ks + bits.TrailingZeros64(m); b[q] == '"' {
-					cb, cbits = ks, m&(m-1)
-					i = q + 1
-					goto colon
-				}
-			}
-		}
-		why = stopKey
-		goto out
-	colon:
-		if members && d == 1 {
-			ke := i - 1
-			if sig := keySig(b[ks], b[ke-1], ke-ks); bloom&(1<<sig) != 0 {
-				// Stop at the value, after the colon.
-				sc.ks, sc.ke, sc.ksig, sc.kflags = ks, ke, sig, 0
-				if uint(i) < uint(len(b)) && b[i] == ':' {
-					i++
-				} else if i = skipWS(b, i); uint(i) < uint(len(b)) && b[i] == ':' {
-					i++
-				} else {
-					why = stopFail
-					goto out
-				}
-				i = ws(b, i)
-				why = stopHit
-				if uint(i) >= uint(len(b)) {
-					why = stopFail
-				}
+	}
+keyLoad:
+	ks = i + 1
+	if e, cur := sc.windowEnd(i); e > 0 {
+		cb, cbits, i = cur.base, cur.bits, e
+		goto colon
+	}
+	why = stopKey
+	goto out
+colon:
+	if members && d == 1 {
+		ke := i - 1
+		if sig := keySig(b[ks], b[ke-1], ke-ks); bloom&(1<<sig) != 0 {
+			// Stop at the value, after the colon.
+			sc.ks, sc.ke, sc.ksig, sc.kflags = ks, ke, sig, 0
+			if uint(i) < uint(len(b)) && b[i] == ':' {
+				i++
+			} else if i = skipWS(b, i); uint(i) < uint(len(b)) && b[i] == ':' {
+				i++
+			} else {
+				why = stopFail
 				goto out
 			}
+			i = ws(b, i)
+			why = stopHit
+			if uint(i) >= uint(len(b)) {
+				why = stopFail
+			}
+			goto out
 		}
+	}
+	// A colon and a quote: the value is a string whose opening quote is
+	// the cursor's lowest bit (if any is left), since the cursor consumed
+	// the key's closing quote.
+	if i+2 <= len(b) && binary.LittleEndian.Uint16(b[i:]) == ':'|'"'<<8 {
+		i++
+		goto valueSynced
 	}
 	if uint(i) < uint(len(b)) && b[i] == ':' {
 		i++

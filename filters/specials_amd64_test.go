@@ -14,3 +14,13 @@ func specialsVariants() map[string]func(dst []uint64, src []byte) {
 	}
 	return v
 }
+
+// scanFastVariants are the versions of scanFast this CPU can run, for
+// checkReader to compare with scanFastGo.
+var scanFastVariants = func() []scanVariant {
+	v := []scanVariant{{"V1", scanFastV1}}
+	if hasBMI1 {
+		v = append(v, scanVariant{"BMI", scanFast})
+	}
+	return v
+}()

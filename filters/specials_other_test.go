@@ -7,3 +7,9 @@ package filters
 func specialsVariants() map[string]func(dst []uint64, src []byte) {
 	return map[string]func(dst []uint64, src []byte){"specialsGo": specialsGo}
 }
+
+// scanFastVariants are the versions of scanFast this CPU can run, for
+// checkReader to compare with scanFastGo.
+var scanFastVariants = func() []scanVariant {
+	return []scanVariant{{"scanFastGo", scanFastGo}}
+}()
