@@ -9,9 +9,9 @@ import "encoding/binary"
 // testing the string's bytes one by one: bit j of word k of the bitmap is
 // set when byte 64k+j is special.
 //
-// fillSpecials computes the bitmap on amd64 with AVX2 where the CPU has it
-// and SSE2 otherwise (specials_amd64.s; the purego build tag turns both
-// off), and with specialsGo everywhere else. The tests and FuzzJSONReader
+// fillSpecials computes the bitmap on amd64 with AVX-512 (F and BW) or
+// AVX2 where the CPU has them and SSE2 otherwise (specials_amd64.s; the
+// purego build tag turns them off), and with specialsGo everywhere else. The tests and FuzzJSONReader
 // check every version the CPU runs against the definition of a special
 // byte (checkReader in scan_test.go).
 

@@ -33,12 +33,38 @@
 	ORQ   DX, AX;    \
 	ORQ   R8, AX
 
+// BLOCKS sets the (CX+63)/64 words at DI to the bitmaps of the CX bytes
+// at SI, where block(p) sets AX to the bitmap of the 64 bytes at p; CX
+// must be at least 64. The last, partial block is read as the last 64
+// bytes (overlapping the block before) and shifted into place, so nothing
+// past SI+CX is read. It overwrites R9, and is used once per function (its
+// labels).
+#define BLOCKS(block) \
+	MOVQ CX, R9;            \
+	SHRQ $6, R9;            \
+	JZ   tail;              \
+loop:                       \
+	block(SI);              \
+	MOVQ AX, (DI);          \
+	ADDQ $64, SI;           \
+	ADDQ $8, DI;            \
+	DECQ R9;                \
+	JNZ  loop;              \
+tail:                       \
+	ANDQ $63, CX;           \
+	JZ   done;              \
+	LEAQ -64(SI)(CX*1), SI; \
+	block(SI);              \
+	NEGQ CX;                \
+	ADDQ $64, CX;           \
+	SHRQ CX, AX;            \
+	MOVQ AX, (DI);          \
+done:
+
 // func specialsSSE2(dst *uint64, src *byte, n int)
 //
 // Sets the (n+63)/64 words at dst to the bitmap of the special bytes of the
-// n bytes at src; n must be at least 64. The last, partial block is read as
-// the last 64 bytes of src (overlapping the block before) and shifted into
-// place, so nothing past src+n is read.
+// n bytes at src; n must be at least 64 (see BLOCKS).
 TEXT ·specialsSSE2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
@@ -54,29 +80,7 @@ TEXT ·specialsSSE2(SB), NOSPLIT, $0-24
 	MOVQ       AX, X12
 	PUNPCKLQDQ X12, X12
 
-	MOVQ CX, R9
-	SHRQ $6, R9
-	JZ   tail
-
-loop:
-	BLOCK(SI)
-	MOVQ AX, (DI)
-	ADDQ $64, SI
-	ADDQ $8, DI
-	DECQ R9
-	JNZ  loop
-
-tail:
-	ANDQ $63, CX
-	JZ   done
-	LEAQ -64(SI)(CX*1), SI
-	BLOCK(SI)
-	NEGQ CX
-	ADDQ $64, CX
-	SHRQ CX, AX
-	MOVQ AX, (DI)
-
-done:
+	BLOCKS(BLOCK)
 	RET
 
 // VCLASS sets r to the bitmap of the special bytes of the 32 bytes in y,
@@ -119,29 +123,39 @@ TEXT ·specialsAVX2(SB), NOSPLIT, $0-24
 	MOVL         AX, X12
 	VPBROADCASTD X12, Y12
 
-	MOVQ CX, R9
-	SHRQ $6, R9
-	JZ   vtail
+	BLOCKS(VBLOCK)
+	VZEROUPPER
+	RET
 
-vloop:
-	VBLOCK(SI)
-	MOVQ AX, (DI)
-	ADDQ $64, SI
-	ADDQ $8, DI
-	DECQ R9
-	JNZ  vloop
+// ZBLOCK sets AX to the bitmap of the special bytes of the 64 bytes at p,
+// as VBLOCK does, in one register: the comparisons write the bitmap's bits
+// into mask registers (Z13: 0x02s, Z12: 0x20s, Z14: backslashes). It
+// overwrites Z0, K1, K2 and AX.
+#define ZBLOCK(p) \
+	VMOVDQU8 0(p), Z0;         \
+	VPCMPEQB Z14, Z0, K2;      \
+	VPXORQ   Z13, Z0, Z0;      \
+	VPCMPUB  $2, Z12, Z0, K1;  \
+	KORQ     K2, K1, K1;       \
+	KMOVQ    K1, AX
 
-vtail:
-	ANDQ $63, CX
-	JZ   vdone
-	LEAQ -64(SI)(CX*1), SI
-	VBLOCK(SI)
-	NEGQ CX
-	ADDQ $64, CX
-	SHRQ CX, AX
-	MOVQ AX, (DI)
+// func specialsAVX512(dst *uint64, src *byte, n int)
+//
+// specialsSSE2 with AVX-512 (F and BW): 64 bytes per instruction. The CPU
+// must have them (see simdLevel).
+TEXT ·specialsAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
 
-vdone:
+	MOVL         $0x02, AX
+	VPBROADCASTB AX, Z13
+	MOVL         $0x5c, AX
+	VPBROADCASTB AX, Z14
+	MOVL         $0x20, AX
+	VPBROADCASTB AX, Z12
+
+	BLOCKS(ZBLOCK)
 	VZEROUPPER
 	RET
 

@@ -7,10 +7,13 @@ package filters
 func specialsVariants() map[string]func(dst []uint64, src []byte) {
 	v := map[string]func(dst []uint64, src []byte){
 		"specialsGo": specialsGo,
-		"SSE2":       func(dst []uint64, src []byte) { fillSpecialsSIMD(dst, src, false) },
+		"SSE2":       func(dst []uint64, src []byte) { fillSpecialsSIMD(dst, src, simdSSE2) },
 	}
-	if hasAVX2 {
-		v["AVX2"] = func(dst []uint64, src []byte) { fillSpecialsSIMD(dst, src, true) }
+	if simdLevel >= simdAVX2 {
+		v["AVX2"] = func(dst []uint64, src []byte) { fillSpecialsSIMD(dst, src, simdAVX2) }
+	}
+	if simdLevel >= simdAVX512 {
+		v["AVX512"] = func(dst []uint64, src []byte) { fillSpecialsSIMD(dst, src, simdAVX512) }
 	}
 	return v
 }
