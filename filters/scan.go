@@ -350,8 +350,12 @@ func (sc *scanner) scan(depth int, members bool, bloom uint64) (int, int, int, u
 // stopped (in sc.rat) in the scanner. With stopHit the member's key is in
 // sc.ks, sc.ke, sc.ksig (its keySig) and sc.kflags, and the position is
 // its value's. Strings are found with the cursor (strEnd, inlined) or else
-// the window (strLoad's first case, inlined); short numbers take
-// scanNumber's word-at-a-time path, inlined.
+// the window (windowEnd); short numbers take scanNumber's word-at-a-time
+// path, inlined. In compact JSON most strings follow a string's closing
+// quote or a key's with one byte between, a comma or a colon: those two
+// bytes are read at once (nextString, and after colon), and the string's
+// opening quote is then the cursor's lowest bit if it has any, without
+// strEnd's test (keySynced, valueSynced).
 func scanFastGo(sc *scanner) {
 	b := sc.b
 	i, d, stack, cb, cbits := sc.ri, sc.rd, sc.rstack, sc.cur.base, sc.cur.bits
