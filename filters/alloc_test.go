@@ -26,11 +26,15 @@ func TestMatchAllocatesNothing(t *testing.T) {
 		Spec{Pattern: `{"value":[{"prefix":"ERR"}]}`},
 		Spec{Expr: `lower(value.s) == "café" && headers.type == "order"`},
 	)
-	for _, v := range []string{`{"s":"caf\u00e9"}`, `ERR disk`, `{"s":"x"}`} {
+	// Arithmetic, len and joined strings (in the scratch buffer).
+	x := mustCompile(t, Spec{Expr: `len(upper(value.s) + "!") > 9 || value.n * 2 / 3 > 5 || offset % 7 == 9 || len(value.a) < 0`})
+	for _, v := range []string{`{"s":"caf\u00e9"}`, `ERR disk`, `{"s":"x"}`, `{"s":"","n":3,"a":[1,[2],{"b":"]"}]}`} {
 		r := val(sp(v))
-		c.Match(r)
-		if n := testing.AllocsPerRun(200, func() { c.Match(r) }); n != 0 {
-			t.Errorf("%s: %v allocations per record", v, n)
+		for _, c := range []*Criteria{c, x} {
+			c.Match(r)
+			if n := testing.AllocsPerRun(200, func() { c.Match(r) }); n != 0 {
+				t.Errorf("%s: %v allocations per record", v, n)
+			}
 		}
 	}
 }

@@ -455,6 +455,14 @@ const (
 	xLower
 	xUpper
 	xTrim
+	xAdd
+	xSub
+	xMul
+	xDiv
+	xMod
+	xPow
+	xNeg
+	xLen
 )
 
 type xnode struct {
@@ -733,19 +741,22 @@ func (fc *fastCompiler) node(n ast.Node) (*xnode, bool) {
 		case "!", "not":
 			a, ok := fc.node(n.Node)
 			return &xnode{op: xNot, a: a}, ok
-		case "-", "+":
+		case "+": // expr compiles it to nothing
+			return fc.node(n.Node)
+		case "-":
 			a, ok := fc.node(n.Node)
-			if !ok || a.op != xLit || (a.lit.k != vInt && a.lit.k != vFloat) {
+			if !ok {
 				return nil, false
 			}
-			if n.Operator == "-" {
+			if a.op == xLit && (a.lit.k == vInt || a.lit.k == vFloat) {
 				if a.lit.k == vInt {
-					a.lit = xInt(-a.lit.int())
+					a.lit = xInt(int64(-int(a.lit.int())))
 				} else {
 					a.lit = xFloat(-a.lit.float())
 				}
+				return a, true
 			}
-			return a, true
+			return &xnode{op: xNeg, a: a}, true
 		}
 		return nil, false
 	case *ast.BinaryNode:
@@ -759,6 +770,8 @@ func (fc *fastCompiler) node(n ast.Node) (*xnode, bool) {
 			op = xUpper
 		case "trim":
 			op = xTrim
+		case "len":
+			op = xLen
 		default:
 			return nil, false
 		}
@@ -776,6 +789,7 @@ func (fc *fastCompiler) binary(n *ast.BinaryNode) (*xnode, bool) {
 		"&&": xAnd, "and": xAnd, "||": xOr, "or": xOr,
 		"==": xEq, "!=": xNe, "<": xLt, "<=": xLe, ">": xGt, ">=": xGe,
 		"startsWith": xStarts, "endsWith": xEnds, "contains": xContains,
+		"+": xAdd, "-": xSub, "*": xMul, "/": xDiv, "%": xMod, "**": xPow, "^": xPow,
 	}
 	switch n.Operator {
 	case "in":
@@ -910,13 +924,9 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 		}
 		return xval{k: vBool, b: !a.b}
 	case xEq, xNe:
-		a := st.evalX(x.a, r)
-		if a.k >= vErr {
+		a, b, ok := st.operands(x, r)
+		if !ok {
 			return a
-		}
-		b := st.evalX(x.b, r)
-		if b.k >= vErr {
-			return b
 		}
 		eq := equalX(a, b)
 		if eq.k != vBool {
@@ -925,13 +935,9 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 		eq.b = eq.b == (x.op == xEq)
 		return eq
 	case xLt, xLe, xGt, xGe:
-		a := st.evalX(x.a, r)
-		if a.k >= vErr {
+		a, b, ok := st.operands(x, r)
+		if !ok {
 			return a
-		}
-		b := st.evalX(x.b, r)
-		if b.k >= vErr {
-			return b
 		}
 		var c int
 		switch {
@@ -992,13 +998,9 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 		}
 		return xval{k: vBool}
 	case xStarts, xEnds, xContains:
-		a := st.evalX(x.a, r)
-		if a.k >= vErr {
+		a, b, ok := st.operands(x, r)
+		if !ok {
 			return a
-		}
-		b := st.evalX(x.b, r)
-		if b.k >= vErr {
-			return b
 		}
 		if a.k == vNil || b.k == vNil {
 			return xval{k: vBool}
@@ -1044,8 +1046,135 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 			a.s = bstr(st.mapRunes(strBytes(a.s), unicode.ToUpper))
 		}
 		return a
+	case xAdd, xSub, xMul, xDiv, xMod, xPow:
+		a, b, ok := st.operands(x, r)
+		if !ok {
+			return a
+		}
+		return st.arith(x.op, a, b)
+	case xNeg:
+		a := st.evalX(x.a, r)
+		switch a.k {
+		case vInt:
+			return xInt(int64(-int(a.int())))
+		case vFloat:
+			return xFloat(-a.float())
+		case vErr, vDefer:
+			return a
+		}
+		return xval{k: vErr}
+	case xLen:
+		return st.lenX(x.a, r)
 	}
 	return xval{k: vDefer}
+}
+
+// operands evaluates the operands of a binary node x. When one is a
+// runtime error or left to the VM, ok is false and a is that one.
+func (st *state) operands(x *xnode, r *pipeline.Record) (a, b xval, ok bool) {
+	if a = st.evalX(x.a, r); a.k >= vErr {
+		return a, b, false
+	}
+	if b = st.evalX(x.b, r); b.k >= vErr {
+		return b, b, false
+	}
+	return a, b, true
+}
+
+// arith is expr's runtime.Add, Subtract, Multiply, Divide, Modulo and
+// Exponent on fast-path values: on two ints an int (Go's int, wrapping
+// around), with a float a float64; a division and a power are always a
+// float64, a modulo takes two ints (and not a zero divisor), and + also
+// joins two strings (in the scratch buffer). Anything else is a runtime
+// error.
+func (st *state) arith(op uint8, a, b xval) xval {
+	if op == xAdd && a.k == vStr && b.k == vStr {
+		start := len(st.buf)
+		st.buf = append(append(st.buf, a.s...), b.s...)
+		return xval{k: vStr, s: bstr(st.buf[start:len(st.buf):len(st.buf)])}
+	}
+	if (a.k != vInt && a.k != vFloat) || (b.k != vInt && b.k != vFloat) {
+		return xval{k: vErr}
+	}
+	ints := a.k == vInt && b.k == vInt
+	x, y := int(a.int()), int(b.int())
+	switch op {
+	case xAdd:
+		if ints {
+			return xInt(int64(x + y))
+		}
+		return xFloat(a.num() + b.num())
+	case xSub:
+		if ints {
+			return xInt(int64(x - y))
+		}
+		return xFloat(a.num() - b.num())
+	case xMul:
+		if ints {
+			return xInt(int64(x * y))
+		}
+		return xFloat(a.num() * b.num())
+	case xDiv:
+		return xFloat(a.num() / b.num())
+	case xMod:
+		if !ints || y == 0 {
+			return xval{k: vErr} // expr panics: invalid operation, or integer divide by zero
+		}
+		return xInt(int64(x % y))
+	}
+	return xFloat(math.Pow(a.num(), b.num()))
+}
+
+// lenX is expr's len: the characters of a string, the elements of an
+// array. An object is left to the VM (its length is that of the decoded
+// map, whose duplicate keys are one); other values are a runtime error.
+func (st *state) lenX(a *xnode, r *pipeline.Record) xval {
+	if a.op == xPath {
+		switch kind, sp := st.pathRef(a.root, a.path, r.Value); kind {
+		case kArray:
+			return xInt(int64(arrayLen(r.Value, sp.start)))
+		case kObject, kDeferRef:
+			return xval{k: vDefer}
+		case kErrRef:
+			return xval{k: vErr}
+		}
+	}
+	v := st.evalX(a, r)
+	switch v.k {
+	case vStr:
+		return xInt(int64(utf8.RuneCountInString(v.s)))
+	case vErr, vDefer:
+		return v
+	case vOther:
+		return xval{k: vDefer}
+	}
+	return xval{k: vErr}
+}
+
+// arrayLen returns the number of elements of the valid JSON array at b[i].
+func arrayLen(b []byte, i int) int {
+	if i = skipWS(b, i+1); b[i] == ']' {
+		return 0
+	}
+	n, depth := 1, 0
+	for ; ; i++ {
+		switch b[i] {
+		case '"':
+			e, _ := scanString(b, i)
+			i = e - 1
+		case '[', '{':
+			depth++
+		case ']', '}':
+			if depth == 0 {
+				return n
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				n++
+			}
+		}
+	}
 }
 
 // notBool is the result of a logical operator on a non-boolean operand.

@@ -92,9 +92,40 @@ var exprTable = []struct {
 	{`value.amount matches "1"`, failed},
 	{`true && value.note`, no}, // a nil result is false
 	{`true && value.amount`, failed},
-	// Beyond the fast path: expr's VM.
+	// Arithmetic and len, as expr's runtime has them.
 	{`value.amount * 2 > 250`, yes},
+	{`value.amount * value.qty > 389`, yes},
+	{`value.qty * 2 == 6`, yes},
+	{`value.qty + 0.5 == 3.5`, yes},
+	{`value.qty - 4 == -1`, yes},
+	{`-value.qty == -3`, yes},
+	{`+value.qty == 3`, yes},
+	{`value.qty / 2 == 1.5`, yes},
+	{`offset / 1000 == 1.234`, yes},   // / is always a float64
+	{`value.amount / 0 > 1e308`, yes}, // +Inf
+	{`offset % 1000 == 234`, yes},
+	{`partition % 0 == 1`, failed},
+	{`value.qty % 2 == 1`, failed}, // a JSON number is a float64: % takes ints
+	{`2 ** 10 == 1024`, yes},
+	{`value.qty ^ 2 == 9`, yes},
+	{`9223372036854775807 + offset < 0`, yes}, // Go's int wraps around
+	{`value.name + "!" == "Jane Doe!"`, yes},
+	{`lower(value.country) + value.n == "de5"`, yes},
+	{`value.name + 1 == "x"`, failed},
+	{`value.note + 1 == 1`, failed},
+	{`-value.name == 1`, failed},
+	{`value.missing * 2 > 1`, failed},
 	{`len(value.items) == 2`, yes},
+	{`len(value.tags) > 1 && len(value.items[0].sku) == 2`, yes},
+	{`len(value.esc) == 8`, yes}, // characters (9 bytes)
+	{`len(key) == 4 && len(topic) == 6`, yes},
+	{`len(value.customer) == 3`, yes},
+	{`len(value.amount) == 1`, failed},
+	{`len(value.note) == 0`, failed},
+	{`len(value.missing) == 0`, failed},
+	// Beyond the fast path: expr's VM.
+	{`int(value.qty) % 2 == 1`, yes},
+	{`len(value.customer) == 3 && len(value.missing ?? "") == 0`, yes},
 	{`any(value.items, .sku == "B2")`, yes},
 	{`all(value.items, .qty > 1)`, no},
 	{`value?.customer?.id == "c-1"`, yes},
@@ -228,6 +259,8 @@ func TestExprFastPathCoverage(t *testing.T) {
 		`lower(value.email) endsWith "example.com" and not (topic == "x")`,
 		`value.items[1].sku == "B2" && headers.type == "order" && partition < 10`,
 		`value == nil || value.name matches "^J"`,
+		`value.amount * value.qty > 100 && len(value.items) == 2 && offset % 2 == 0`,
+		`len(value.name + "!") == 9 && -value.qty < 0 && value.qty / 2 > 1 && 2 ** value.qty == 8`,
 	} {
 		c := mustCompile(t, Spec{Expr: e})
 		if c.filters[0].expr.fast == nil {

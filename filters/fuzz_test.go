@@ -152,7 +152,7 @@ func genExpr(data []byte) string {
 		pos++
 		return v
 	}
-	paths := []string{"value.a", "value.b", "value.a.b", "value.c[0]", "value.c[1].d", "value", "key", "topic", "partition", "offset", "headers.h", "value.n"}
+	paths := []string{"value.a", "value.b", "value.a.b", "value.c", "value.c[0]", "value.c[1].d", "value", "key", "topic", "partition", "offset", "headers.h", "value.n"}
 	lits := []string{`1`, `2.5`, `-3`, `"x"`, `""`, `true`, `false`, `nil`, `"a"`, `0`}
 	var gen func(depth int) string
 	operand := func() string {
@@ -160,11 +160,18 @@ func genExpr(data []byte) string {
 			return lits[next(len(lits))]
 		}
 		p := paths[next(len(paths))]
-		switch next(6) {
+		switch next(9) {
 		case 0:
 			return "lower(" + p + ")"
 		case 1:
 			return "trim(" + p + ")"
+		case 2:
+			return "len(" + p + ")"
+		case 3:
+			return "-" + p
+		case 4, 5:
+			ops := []string{"+", "-", "*", "/", "%", "**"}
+			return "(" + p + " " + ops[next(len(ops))] + " " + []string{p, lits[next(len(lits))], paths[next(len(paths))]}[next(3)] + ")"
 		}
 		return p
 	}
@@ -198,6 +205,8 @@ func FuzzExprAgreement(f *testing.F) {
 	f.Add([]byte{9, 4, 7, 1, 1}, []byte(`{"a":{"b":"abc"},"c":[1,{"d":"A"}]}`))
 	f.Add([]byte{3, 5, 0, 2}, []byte(`"a"`))
 	f.Add([]byte{1, 6, 1, 5, 6}, []byte(`{"n":"1","a":null}`))
+	f.Add([]byte{9, 1, 1, 4, 2, 0, 2}, []byte(`{"a":3,"b":2.5,"c":[1,{"d":"A"}],"n":"xy"}`))
+	f.Add([]byte{9, 1, 3, 2, 2}, []byte(`{"a":"x","b":"y","c":[[1],{"d":[]}]}`))
 	f.Fuzz(func(t *testing.T, prog, value []byte) {
 		e := genExpr(prog)
 		c, err := Compile([]Spec{{Expr: e}})
