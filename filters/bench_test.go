@@ -37,6 +37,7 @@ var benchCases = []struct {
 	{"expr/array-field", []Spec{{Expr: `value.items[1].sku == "SKU-5678"`}}},
 	{"pattern/10-filters", tenPatterns()},
 	{"expr/10-filters", tenExprs()},
+	{"expr/optional", []Spec{{Expr: `(value?.amount ?? 0) > 100 && value?.customer?.country in ["DE","FR"]`}}},
 	{"expr/arithmetic", []Spec{{Expr: `len(value.items) == 2 && value.amount * 2 > 200`}}},
 	{"expr/fallback-vm", []Spec{{Expr: `any(value.items, .qty > 1) && value.amount > 100`}}},
 }

@@ -463,6 +463,7 @@ const (
 	xPow
 	xNeg
 	xLen
+	xCoalesce
 )
 
 type xnode struct {
@@ -472,6 +473,7 @@ type xnode struct {
 	list []xval
 	root *pnode   // the value node
 	path []*pnode // value path: each step's plan node (key or index child)
+	opt  uint64   // value path: bit i set when step i is optional (?.)
 	name string
 	re   *regexp.Regexp
 	// boolean: the node always yields a boolean (or an error), so evalB
@@ -581,7 +583,7 @@ func (st *state) evalLeaf(x *xnode, b []byte) (res bool, ok bool) {
 	if sp.end > 0 {
 		kind = kindOf(b[sp.start])
 	} else {
-		kind, sp = st.pathRef(x.ref.root, x.ref.path, b)
+		kind, sp = st.pathRef(x.ref, b)
 	}
 	if x.spec == specNum {
 		if kind != kNumber {
@@ -735,7 +737,14 @@ func (fc *fastCompiler) node(n ast.Node) (*xnode, bool) {
 		}
 		return nil, false
 	case *ast.MemberNode:
-		return fc.member(n)
+		return fc.member(n, false)
+	case *ast.ChainNode:
+		// A chain with optional steps (value?.a.b): a nil before one of
+		// them makes the whole chain nil.
+		if m, ok := n.Node.(*ast.MemberNode); ok {
+			return fc.member(m, true)
+		}
+		return nil, false
 	case *ast.UnaryNode:
 		switch n.Operator {
 		case "!", "not":
@@ -790,6 +799,7 @@ func (fc *fastCompiler) binary(n *ast.BinaryNode) (*xnode, bool) {
 		"==": xEq, "!=": xNe, "<": xLt, "<=": xLe, ">": xGt, ">=": xGe,
 		"startsWith": xStarts, "endsWith": xEnds, "contains": xContains,
 		"+": xAdd, "-": xSub, "*": xMul, "/": xDiv, "%": xMod, "**": xPow, "^": xPow,
+		"??": xCoalesce,
 	}
 	switch n.Operator {
 	case "in":
@@ -829,28 +839,32 @@ func (fc *fastCompiler) binary(n *ast.BinaryNode) (*xnode, bool) {
 	return &xnode{op: op, a: a, b: b}, ok1 && ok2
 }
 
-// member compiles value.a.b[0] paths and headers.name / headers["name"].
-func (fc *fastCompiler) member(n *ast.MemberNode) (*xnode, bool) {
+// member compiles value.a.b[0] paths and headers.name / headers["name"];
+// in a chain (inChain), steps may be optional (value?.a).
+func (fc *fastCompiler) member(n *ast.MemberNode, inChain bool) (*xnode, bool) {
 	var steps []ast.Node
+	var opts []bool
 	var cur ast.Node = n
 	for {
 		m, ok := cur.(*ast.MemberNode)
 		if !ok {
 			break
 		}
-		if m.Optional || m.Method {
+		if m.Method || (m.Optional && !inChain) {
 			return nil, false
 		}
 		steps = append(steps, m.Property)
+		opts = append(opts, m.Optional)
 		cur = m.Node
 	}
 	id, ok := cur.(*ast.IdentifierNode)
-	if !ok {
+	if !ok || len(steps) > 64 {
 		return nil, false
 	}
 	// steps are innermost last; reverse them.
 	for i, j := 0, len(steps)-1; i < j; i, j = i+1, j-1 {
 		steps[i], steps[j] = steps[j], steps[i]
+		opts[i], opts[j] = opts[j], opts[i]
 	}
 	switch id.Value {
 	case "headers":
@@ -865,7 +879,10 @@ func (fc *fastCompiler) member(n *ast.MemberNode) (*xnode, bool) {
 	case "value":
 		node := fc.root.child(fieldValue)
 		x := &xnode{op: xPath, root: node}
-		for _, s := range steps {
+		for i, s := range steps {
+			if opts[i] {
+				x.opt |= 1 << i
+			}
 			switch p := s.(type) {
 			case *ast.StringNode:
 				node = node.child(p.Value)
@@ -891,7 +908,7 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 	case xLit:
 		return x.lit
 	case xPath:
-		return st.pathValue(x.root, x.path, r.Value)
+		return st.pathValue(x, r.Value)
 	case xKey:
 		return xval{k: vStr, s: bstr(r.Key)}
 	case xTopic:
@@ -1052,6 +1069,12 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 			return a
 		}
 		return st.arith(x.op, a, b)
+	case xCoalesce:
+		a := st.evalX(x.a, r)
+		if a.k == vNil {
+			return st.evalX(x.b, r)
+		}
+		return a
 	case xNeg:
 		a := st.evalX(x.a, r)
 		switch a.k {
@@ -1130,7 +1153,7 @@ func (st *state) arith(op uint8, a, b xval) xval {
 // map, whose duplicate keys are one); other values are a runtime error.
 func (st *state) lenX(a *xnode, r *pipeline.Record) xval {
 	if a.op == xPath {
-		switch kind, sp := st.pathRef(a.root, a.path, r.Value); kind {
+		switch kind, sp := st.pathRef(a, r.Value); kind {
 		case kArray:
 			return xInt(int64(arrayLen(r.Value, sp.start)))
 		case kObject, kDeferRef:
@@ -1242,16 +1265,20 @@ const (
 	kDeferRef
 )
 
-// pathRef finds value.a.b[0]... in the captures with the semantics of
-// expr's member access on the decoded document: it returns the kind of the
-// value there (kAbsent: nil) and its span, or kErrRef or kDeferRef.
-func (st *state) pathRef(root *pnode, path []*pnode, b []byte) (uint8, span) {
+// pathRef finds the value path of x (value.a.b[0]...) in the captures
+// with the semantics of expr's member access on the decoded document: it
+// returns the kind of the value there (kAbsent: nil) and its span, or
+// kErrRef or kDeferRef.
+func (st *state) pathRef(x *xnode, b []byte) (uint8, span) {
 	kind := st.valKind
 	var sp span
-	if len(path) == 0 && kind != kAbsent && kind != kPlain {
-		sp = st.caps[root.capture]
+	if len(x.path) == 0 && kind != kAbsent && kind != kPlain {
+		sp = st.caps[x.root.capture]
 	}
-	for _, n := range path {
+	for i, n := range x.path {
+		if (kind == kAbsent || kind == kNull) && x.opt>>uint(i)&1 != 0 {
+			return kAbsent, span{} // value?.a on nil: the chain is nil
+		}
 		switch kind {
 		case kObject:
 			if n.index >= 0 {
@@ -1285,8 +1312,8 @@ func (st *state) pathRef(root *pnode, path []*pnode, b []byte) (uint8, span) {
 
 // pathValue reads value.a.b[0]... from the captures with the semantics of
 // expr's member access on the decoded document.
-func (st *state) pathValue(root *pnode, path []*pnode, b []byte) xval {
-	kind, sp := st.pathRef(root, path, b)
+func (st *state) pathValue(x *xnode, b []byte) xval {
+	kind, sp := st.pathRef(x, b)
 	switch kind {
 	case kAbsent, kNull:
 		return xval{k: vNil}

@@ -123,13 +123,24 @@ var exprTable = []struct {
 	{`len(value.amount) == 1`, failed},
 	{`len(value.note) == 0`, failed},
 	{`len(value.missing) == 0`, failed},
+	// Optional steps and ??.
+	{`value?.customer?.id == "c-1"`, yes},
+	{`value.missing?.x == nil`, yes},
+	{`value.missing?.x.y == nil`, yes}, // the whole chain is nil
+	{`value.note?.x == nil`, yes},      // null is nil
+	{`value.customer?.missing.x == nil`, failed},
+	{`value.name?.x == nil`, failed}, // a field of a string
+	{`value?.items?.[1]?.sku == "B2"`, yes},
+	{`(value?.missing ?? 0) > 100`, no},
+	{`(value.amount ?? 0) > 100`, yes},
+	{`(value.note ?? "n") == "n"`, yes},
+	{`(value.missing.x ?? 1) == 1`, failed},
+	{`(value.missing ?? value.qty ?? 1) == 3`, yes},
 	// Beyond the fast path: expr's VM.
 	{`int(value.qty) % 2 == 1`, yes},
 	{`len(value.customer) == 3 && len(value.missing ?? "") == 0`, yes},
 	{`any(value.items, .sku == "B2")`, yes},
 	{`all(value.items, .qty > 1)`, no},
-	{`value?.customer?.id == "c-1"`, yes},
-	{`value.missing?.x == nil`, yes},
 	{`value.customer == {"id": "c-1", "vip": true, "address": {"zip": "10115"}}`, yes},
 	{`keyJSON() == "k-42"`, yes},
 	{`json(value.customer.address.zip) == 10115`, yes},
@@ -261,6 +272,7 @@ func TestExprFastPathCoverage(t *testing.T) {
 		`value == nil || value.name matches "^J"`,
 		`value.amount * value.qty > 100 && len(value.items) == 2 && offset % 2 == 0`,
 		`len(value.name + "!") == 9 && -value.qty < 0 && value.qty / 2 > 1 && 2 ** value.qty == 8`,
+		`(value?.amount ?? 0) > 100 && value?.customer?.address?.zip == "10115" && value.missing?.x == nil`,
 	} {
 		c := mustCompile(t, Spec{Expr: e})
 		if c.filters[0].expr.fast == nil {

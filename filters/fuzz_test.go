@@ -152,7 +152,8 @@ func genExpr(data []byte) string {
 		pos++
 		return v
 	}
-	paths := []string{"value.a", "value.b", "value.a.b", "value.c", "value.c[0]", "value.c[1].d", "value", "key", "topic", "partition", "offset", "headers.h", "value.n"}
+	paths := []string{"value.a", "value.b", "value.a.b", "value.c", "value.c[0]", "value.c[1].d", "value", "key", "topic", "partition", "offset", "headers.h", "value.n",
+		"value?.a", "value.a?.b", "value?.a?.b.c", "value.c?.[1]?.d", "value.x?.y"}
 	lits := []string{`1`, `2.5`, `-3`, `"x"`, `""`, `true`, `false`, `nil`, `"a"`, `0`}
 	var gen func(depth int) string
 	operand := func() string {
@@ -170,7 +171,7 @@ func genExpr(data []byte) string {
 		case 3:
 			return "-" + p
 		case 4, 5:
-			ops := []string{"+", "-", "*", "/", "%", "**"}
+			ops := []string{"+", "-", "*", "/", "%", "**", "??"}
 			return "(" + p + " " + ops[next(len(ops))] + " " + []string{p, lits[next(len(lits))], paths[next(len(paths))]}[next(3)] + ")"
 		}
 		return p
