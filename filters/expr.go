@@ -464,18 +464,20 @@ const (
 	xNeg
 	xLen
 	xCoalesce
+	xInPath // in an array or object of the value
+	xCond   // a ? b : c (c in x.c)
 )
 
 type xnode struct {
-	op   uint8
-	a, b *xnode
-	lit  xval
-	list []xval
-	root *pnode   // the value node
-	path []*pnode // value path: each step's plan node (key or index child)
-	opt  uint64   // value path: bit i set when step i is optional (?.)
-	name string
-	re   *regexp.Regexp
+	op      uint8
+	a, b, c *xnode
+	lit     xval
+	list    []xval
+	root    *pnode   // the value node
+	path    []*pnode // value path: each step's plan node (key or index child)
+	opt     uint64   // value path: bit i set when step i is optional (?.)
+	name    string
+	re      *regexp.Regexp
 	// boolean: the node always yields a boolean (or an error), so evalB
 	// can evaluate it without building values.
 	boolean bool
@@ -512,6 +514,7 @@ func (x *xnode) specialize() {
 	}
 	x.a.specialize()
 	x.b.specialize()
+	x.c.specialize()
 	if !x.boolean || x.a == nil {
 		return
 	}
@@ -652,9 +655,12 @@ func (x *xnode) markBoolean() bool {
 		x.boolean = x.lit.k == vBool
 	case xAnd, xOr:
 		x.boolean = a && b
+	case xCond:
+		c := x.c.markBoolean()
+		x.boolean = b && c
 	case xNot:
 		x.boolean = a
-	case xEq, xNe, xLt, xLe, xGt, xGe, xIn, xStarts, xEnds, xContains, xMatches:
+	case xEq, xNe, xLt, xLe, xGt, xGe, xIn, xInPath, xStarts, xEnds, xContains, xMatches:
 		x.boolean = true
 	}
 	return x.boolean
@@ -770,6 +776,19 @@ func (fc *fastCompiler) node(n ast.Node) (*xnode, bool) {
 		return nil, false
 	case *ast.BinaryNode:
 		return fc.binary(n)
+	case *ast.ConditionalNode:
+		// With a nil branch expr types the result as the other branch's
+		// type, and then compares it as one (a nil result is an error
+		// there): left to the VM.
+		_, nil1 := n.Exp1.(*ast.NilNode)
+		_, nil2 := n.Exp2.(*ast.NilNode)
+		if nil1 || nil2 {
+			return nil, false
+		}
+		a, ok1 := fc.node(n.Cond)
+		b, ok2 := fc.node(n.Exp1)
+		c, ok3 := fc.node(n.Exp2)
+		return &xnode{op: xCond, a: a, b: b, c: c}, ok1 && ok2 && ok3
 	case *ast.BuiltinNode:
 		var op uint8
 		switch n.Name {
@@ -805,7 +824,13 @@ func (fc *fastCompiler) binary(n *ast.BinaryNode) (*xnode, bool) {
 	case "in":
 		arr, ok := n.Right.(*ast.ArrayNode)
 		if !ok {
-			return nil, false
+			// An array or object of the value: its elements, or keys.
+			a, ok1 := fc.node(n.Left)
+			b, ok2 := fc.node(n.Right)
+			if !ok1 || !ok2 || b.op != xPath {
+				return nil, false
+			}
+			return &xnode{op: xInPath, a: a, b: b}, true
 		}
 		x := &xnode{op: xIn}
 		for _, e := range arr.Nodes {
@@ -1069,6 +1094,23 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 			return a
 		}
 		return st.arith(x.op, a, b)
+	case xCond:
+		switch a := st.evalX(x.a, r); a.k {
+		case vBool:
+			if a.b {
+				return st.evalX(x.b, r)
+			}
+			return st.evalX(x.c, r)
+		case vDefer:
+			return a
+		}
+		return xval{k: vErr} // expr asserts a bool
+	case xInPath:
+		a := st.evalX(x.a, r)
+		if a.k >= vErr {
+			return a
+		}
+		return st.inPath(a, x.b, r.Value)
 	case xCoalesce:
 		a := st.evalX(x.a, r)
 		if a.k == vNil {
@@ -1174,30 +1216,122 @@ func (st *state) lenX(a *xnode, r *pipeline.Record) xval {
 	return xval{k: vErr}
 }
 
-// arrayLen returns the number of elements of the valid JSON array at b[i].
-func arrayLen(b []byte, i int) int {
-	if i = skipWS(b, i+1); b[i] == ']' {
-		return 0
+// inPath is expr's runtime.In of a over the value at path x: whether an
+// element of an array equals a, or an object has the key a (nil stands for
+// the key "", as reflect's zero string; any other non-string is an error);
+// false for nil.
+func (st *state) inPath(a xval, x *xnode, b []byte) xval {
+	kind, sp := st.pathRef(x, b)
+	switch kind {
+	case kAbsent, kNull:
+		return xval{k: vBool}
+	case kArray, kObject:
+	case kDeferRef:
+		return xval{k: vDefer}
+	default:
+		return xval{k: vErr}
 	}
-	n, depth := 1, 0
-	for ; ; i++ {
-		switch b[i] {
-		case '"':
-			e, _ := scanString(b, i)
-			i = e - 1
-		case '[', '{':
-			depth++
-		case ']', '}':
-			if depth == 0 {
-				return n
-			}
-			depth--
-		case ',':
-			if depth == 0 {
-				n++
-			}
+	obj := kind == kObject
+	if obj {
+		switch a.k {
+		case vNil:
+			a = xval{k: vStr}
+		case vStr:
+		default:
+			return xval{k: vErr}
 		}
 	}
+	i := skipWS(b, sp.start+1)
+	if c := b[i]; c == ']' || c == '}' {
+		return xval{k: vBool}
+	}
+	for {
+		var eq xval
+		end := valueEnd(b, i)
+		if obj {
+			eq = xval{k: vBool, b: st.decodedString(b, i, end) == a.s}
+			end = valueEnd(b, skipWS(b, skipWS(b, end)+1)) // past ':' and the member's value
+		} else if eq = equalX(a, st.elemValue(b, i, end)); eq.k != vBool {
+			return eq
+		}
+		if eq.b {
+			return eq
+		}
+		if i = skipWS(b, end); b[i] != ',' {
+			return xval{k: vBool}
+		}
+		i = skipWS(b, i+1)
+	}
+}
+
+// elemValue is the fast-path value of the valid JSON value b[i:end]:
+// objects and arrays are vOther.
+func (st *state) elemValue(b []byte, i, end int) xval {
+	switch b[i] {
+	case '"':
+		return xval{k: vStr, s: st.decodedString(b, i, end)}
+	case 't':
+		return xval{k: vBool, b: true}
+	case 'f':
+		return xval{k: vBool}
+	case 'n':
+		return xval{k: vNil}
+	case '{', '[':
+		return xval{k: vOther}
+	}
+	return xFloat(parseNumberAt(b, i, end))
+}
+
+// decodedString returns the valid JSON string b[i:end] decoded, as a view
+// of the document or of the scratch buffer.
+func (st *state) decodedString(b []byte, i, end int) string {
+	raw := b[i+1 : end-1]
+	if _, flags := scanString(b, i); needsDecode(raw, flags) {
+		start := len(st.buf)
+		st.buf = appendString(st.buf, raw)
+		raw = st.buf[start:len(st.buf):len(st.buf)]
+	}
+	return bstr(raw)
+}
+
+// valueEnd returns the index just past the valid JSON value at b[i].
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		e, _ := scanString(b, i)
+		return e
+	case '{', '[':
+		depth := 0
+		for ; ; i++ {
+			switch b[i] {
+			case '"':
+				e, _ := scanString(b, i)
+				i = e - 1
+			case '[', '{':
+				depth++
+			case ']', '}':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	case 't', 'n':
+		return i + 4
+	case 'f':
+		return i + 5
+	}
+	return scanNumber(b, i)
+}
+
+// arrayLen returns the number of elements of the valid JSON array at b[i].
+func arrayLen(b []byte, i int) int {
+	n := 0
+	for i = skipWS(b, i+1); b[i] != ']'; n++ {
+		if i = skipWS(b, valueEnd(b, i)); b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+	return n
 }
 
 // notBool is the result of a logical operator on a non-boolean operand.

@@ -136,6 +136,27 @@ var exprTable = []struct {
 	{`(value.note ?? "n") == "n"`, yes},
 	{`(value.missing.x ?? 1) == 1`, failed},
 	{`(value.missing ?? value.qty ?? 1) == 3`, yes},
+	// in an array or object of the value, and a ? b : c.
+	{`"b" in value.tags`, yes},
+	{`"c" in value.tags`, no},
+	{`"c" not in value.tags`, yes},
+	{`value.country in value.tags`, no},
+	{`{"sku": "A1", "qty": 2.0} in value.items`, yes}, // deep equality, on the VM
+	{`{"sku": "A1", "qty": 2} in value.items`, no},    // the literal 2 is an int, JSON's a float64
+	{`"vip" in value.customer`, yes},
+	{`"zip" in value.customer`, no},
+	{`nil in value.customer`, no}, // the key ""
+	{`1 in value.customer`, failed},
+	{`"x" in value.missing`, no},
+	{`"x" in value.note`, no},
+	{`"x" in value.name`, failed},
+	{`3 in value.tags`, no},
+	{`value.items[1] in value.items`, yes}, // deep equality, on the VM
+	{`value.amount > 100 ? value.country == "DE" : false`, yes},
+	{`(value.ok ? 1 : 2) == 2`, yes},
+	{`(value.note ? 1 : 2) == 2`, failed},
+	{`(value.name ? 1 : 2) == 2`, failed},
+	{`(value.ok ? 1 : nil) == 1`, failed}, // typed as an int by expr: nil is an error, on the VM
 	// Beyond the fast path: expr's VM.
 	{`int(value.qty) % 2 == 1`, yes},
 	{`len(value.customer) == 3 && len(value.missing ?? "") == 0`, yes},
@@ -232,6 +253,7 @@ var agreementRecords = []*string{
 	sp(`{"amount":null,"country":null,"customer":null,"items":[],"email":null,"ok":null}`),
 	sp(`{"amount":1e400,"qty":-0,"country":"","customer":{"address":[]},"items":[[1],{"sku":1}],"esc":"\ud800"}`),
 	sp(`{"amount":1,"amount":500,"country":"FR","country":"DE","customer":{"vip":false},"customer":{"vip":true}}`),
+	sp(`{"tags":["a\u0062",null,1,[],{}],"customer":{"v\u0069p":1,"":2,"z\"ip":[]},"items":[{"sku":"A1","qty":2}],"ok":true,"qty":3}`),
 	sp(`[1,2,3]`),
 	sp(`"just a string"`),
 	sp(`42`),
@@ -273,6 +295,7 @@ func TestExprFastPathCoverage(t *testing.T) {
 		`value.amount * value.qty > 100 && len(value.items) == 2 && offset % 2 == 0`,
 		`len(value.name + "!") == 9 && -value.qty < 0 && value.qty / 2 > 1 && 2 ** value.qty == 8`,
 		`(value?.amount ?? 0) > 100 && value?.customer?.address?.zip == "10115" && value.missing?.x == nil`,
+		`"b" in value.tags && "vip" in value.customer && (value.qty > 2 ? "a" in value.tags : false)`,
 	} {
 		c := mustCompile(t, Spec{Expr: e})
 		if c.filters[0].expr.fast == nil {

@@ -192,6 +192,12 @@ func genExpr(data []byte) string {
 		case 4:
 			return operand() + " " + []string{"startsWith", "endsWith", "contains"}[next(3)] + " " + operand()
 		case 5:
+			switch next(3) {
+			case 0:
+				return operand() + " in " + paths[next(len(paths))]
+			case 1:
+				return "(" + gen(depth+1) + " ? " + operand() + " : " + operand() + ") == " + operand()
+			}
 			return operand() + ` matches "^a"`
 		case 6:
 			return operand()
