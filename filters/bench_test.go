@@ -39,7 +39,8 @@ var benchCases = []struct {
 	{"expr/10-filters", tenExprs()},
 	{"expr/optional", []Spec{{Expr: `(value?.amount ?? 0) > 100 && value?.customer?.country in ["DE","FR"]`}}},
 	{"expr/arithmetic", []Spec{{Expr: `len(value.items) == 2 && value.amount * 2 > 200`}}},
-	{"expr/fallback-vm", []Spec{{Expr: `any(value.items, .qty > 1) && value.amount > 100`}}},
+	{"expr/closure", []Spec{{Expr: `any(value.items, .qty > 1) && value.amount > 100`}}},
+	{"expr/fallback-vm", []Spec{{Expr: `sum(map(value.items, .qty)) == 3 && value.amount > 100`}}},
 }
 
 // tenPatterns are ten filters of which only the last matches.

@@ -37,6 +37,7 @@ type exprState struct {
 	env  exprEnv
 	used bool // env holds a record's values
 	vm   vm.VM
+	elem span // the element a closure's predicate is evaluated on
 }
 
 // exprFilter is one compiled expression.
@@ -466,7 +467,21 @@ const (
 	xCoalesce
 	xInPath // in an array or object of the value
 	xCond   // a ? b : c (c in x.c)
+	xElem   // the element of a closure (#), and steps below it (esteps)
+	xAny    // any(a, b): a is a value path, b the predicate
+	xAll
+	xNone
+	xOne
+	xCount
 )
+
+// An estep is a step below a closure's element: a key, or an index
+// (index >= 0), optional (?.) or not.
+type estep struct {
+	key   string
+	index int
+	opt   bool
+}
 
 type xnode struct {
 	op      uint8
@@ -476,6 +491,7 @@ type xnode struct {
 	root    *pnode   // the value node
 	path    []*pnode // value path: each step's plan node (key or index child)
 	opt     uint64   // value path: bit i set when step i is optional (?.)
+	esteps  []estep  // xElem: the steps below the element
 	name    string
 	re      *regexp.Regexp
 	// boolean: the node always yields a boolean (or an error), so evalB
@@ -660,7 +676,8 @@ func (x *xnode) markBoolean() bool {
 		x.boolean = b && c
 	case xNot:
 		x.boolean = a
-	case xEq, xNe, xLt, xLe, xGt, xGe, xIn, xInPath, xStarts, xEnds, xContains, xMatches:
+	case xEq, xNe, xLt, xLe, xGt, xGe, xIn, xInPath, xStarts, xEnds, xContains, xMatches,
+		xAny, xAll, xNone, xOne:
 		x.boolean = true
 	}
 	return x.boolean
@@ -711,7 +728,10 @@ func (st *state) evalB(x *xnode, r *pipeline.Record) uint8 {
 	return bErr
 }
 
-type fastCompiler struct{ root *pnode }
+type fastCompiler struct {
+	root      *pnode
+	inClosure bool // compiling a closure's predicate: # is its element
+}
 
 // node compiles n for the fast path, or reports that it cannot.
 func (fc *fastCompiler) node(n ast.Node) (*xnode, bool) {
@@ -776,6 +796,11 @@ func (fc *fastCompiler) node(n ast.Node) (*xnode, bool) {
 		return nil, false
 	case *ast.BinaryNode:
 		return fc.binary(n)
+	case *ast.PointerNode:
+		if !fc.inClosure || n.Name != "" {
+			return nil, false
+		}
+		return &xnode{op: xElem}, true
 	case *ast.ConditionalNode:
 		// With a nil branch expr types the result as the other branch's
 		// type, and then compares it as one (a nil result is an error
@@ -790,6 +815,9 @@ func (fc *fastCompiler) node(n ast.Node) (*xnode, bool) {
 		c, ok3 := fc.node(n.Exp2)
 		return &xnode{op: xCond, a: a, b: b, c: c}, ok1 && ok2 && ok3
 	case *ast.BuiltinNode:
+		if x, ok, closure := fc.closure(n); closure {
+			return x, ok
+		}
 		var op uint8
 		switch n.Name {
 		case "lower":
@@ -810,6 +838,32 @@ func (fc *fastCompiler) node(n ast.Node) (*xnode, bool) {
 		return &xnode{op: op, a: a}, ok
 	}
 	return nil, false
+}
+
+// closure compiles any, all, none, one and count over an array of the
+// value with a predicate (closure reports whether n is one of them). A
+// closure inside another one is left to the VM.
+func (fc *fastCompiler) closure(n *ast.BuiltinNode) (x *xnode, ok, closure bool) {
+	ops := map[string]uint8{"any": xAny, "all": xAll, "none": xNone, "one": xOne, "count": xCount}
+	op, closure := ops[n.Name]
+	if !closure {
+		return nil, false, false
+	}
+	if fc.inClosure || len(n.Arguments) != 2 || n.Map != nil || n.Threshold != nil {
+		return nil, false, true
+	}
+	pred, isPred := n.Arguments[1].(*ast.PredicateNode)
+	if !isPred {
+		return nil, false, true
+	}
+	a, ok1 := fc.node(n.Arguments[0])
+	if !ok1 || a.op != xPath {
+		return nil, false, true
+	}
+	fc.inClosure = true
+	b, ok2 := fc.node(pred.Node)
+	fc.inClosure = false
+	return &xnode{op: op, a: a, b: b}, ok2, true
 }
 
 func (fc *fastCompiler) binary(n *ast.BinaryNode) (*xnode, bool) {
@@ -881,6 +935,24 @@ func (fc *fastCompiler) member(n *ast.MemberNode, inChain bool) (*xnode, bool) {
 		steps = append(steps, m.Property)
 		opts = append(opts, m.Optional)
 		cur = m.Node
+	}
+	if _, ok := cur.(*ast.PointerNode); ok && fc.inClosure && len(steps) > 0 {
+		// #.a.b[0] (or .a.b[0]) in a closure: steps below its element.
+		x := &xnode{op: xElem}
+		for i := len(steps) - 1; i >= 0; i-- {
+			switch p := steps[i].(type) {
+			case *ast.StringNode:
+				x.esteps = append(x.esteps, estep{key: p.Value, index: -1, opt: opts[i]})
+			case *ast.IntegerNode:
+				if p.Value < 0 {
+					return nil, false
+				}
+				x.esteps = append(x.esteps, estep{index: p.Value, opt: opts[i]})
+			default:
+				return nil, false
+			}
+		}
+		return x, true
 	}
 	id, ok := cur.(*ast.IdentifierNode)
 	if !ok || len(steps) > 64 {
@@ -1094,6 +1166,10 @@ func (st *state) evalX(x *xnode, r *pipeline.Record) xval {
 			return a
 		}
 		return st.arith(x.op, a, b)
+	case xElem:
+		return st.elemPath(x.esteps, r.Value)
+	case xAny, xAll, xNone, xOne, xCount:
+		return st.closure(x, r)
 	case xCond:
 		switch a := st.evalX(x.a, r); a.k {
 		case vBool:
@@ -1214,6 +1290,133 @@ func (st *state) lenX(a *xnode, r *pipeline.Record) xval {
 		return xval{k: vDefer}
 	}
 	return xval{k: vErr}
+}
+
+// closure evaluates any, all, none, one or count x over the array of the
+// value at x.a with the predicate x.b, as expr's loops do: the predicate
+// must give a boolean, any, all and none stop at the first element that
+// decides, one and count see every element. nil, numbers and booleans are
+// runtime errors (expr cannot take their length); strings and objects,
+// which expr walks its own ways, are left to the VM.
+func (st *state) closure(x *xnode, r *pipeline.Record) xval {
+	b := r.Value
+	kind, sp := st.pathRef(x.a, b)
+	switch kind {
+	case kArray:
+	case kString, kObject, kPlain, kDeferRef:
+		return xval{k: vDefer}
+	default:
+		return xval{k: vErr}
+	}
+	count := 0
+	for i := skipWS(b, sp.start+1); b[i] != ']'; {
+		end := valueEnd(b, i)
+		st.x.elem = span{start: i, end: end}
+		v := st.evalX(x.b, r)
+		switch v.k {
+		case vBool:
+		case vErr, vDefer:
+			return v
+		default:
+			return xval{k: vErr} // expr asserts a bool
+		}
+		switch {
+		case x.op == xAny && v.b, x.op == xNone && v.b:
+			return xval{k: vBool, b: x.op == xAny}
+		case x.op == xAll && !v.b:
+			return xval{k: vBool}
+		case v.b:
+			count++
+		}
+		if i = skipWS(b, end); b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+	switch x.op {
+	case xOne:
+		return xval{k: vBool, b: count == 1}
+	case xCount:
+		return xInt(int64(count))
+	}
+	return xval{k: vBool, b: x.op != xAny} // all and none of no element that decides
+}
+
+// elemPath reads the steps below the current closure element (#.a.b[0]),
+// with expr's member access on the decoded element: a missing key is nil,
+// the last of duplicate keys wins, a field of an array, an index of an
+// object, an index out of range or a step below nil, a number or a boolean
+// is an error, unless an optional step meets nil (the chain is then nil);
+// an index of a string is left to the VM.
+func (st *state) elemPath(steps []estep, b []byte) xval {
+	sp := st.x.elem
+	for _, s := range steps {
+		if sp.end == 0 || b[sp.start] == 'n' { // nil
+			if s.opt {
+				return xval{k: vNil}
+			}
+			return xval{k: vErr}
+		}
+		switch b[sp.start] {
+		case '{':
+			if s.index >= 0 {
+				return xval{k: vErr}
+			}
+			sp = st.member(b, sp.start, s.key)
+		case '[':
+			if s.index < 0 {
+				return xval{k: vErr}
+			}
+			if sp = element(b, sp.start, s.index); sp.end == 0 {
+				return xval{k: vErr}
+			}
+		case '"':
+			if s.index >= 0 {
+				return xval{k: vDefer}
+			}
+			return xval{k: vErr}
+		default:
+			return xval{k: vErr}
+		}
+	}
+	if sp.end == 0 {
+		return xval{k: vNil}
+	}
+	return st.elemValue(b, sp.start, sp.end)
+}
+
+// member returns the span of the value of the last member named key of the
+// valid JSON object at b[i], or an empty span.
+func (st *state) member(b []byte, i int, key string) span {
+	var found span
+	mark := len(st.buf)
+	for i = skipWS(b, i+1); b[i] != '}'; {
+		kend := valueEnd(b, i)
+		vs := skipWS(b, skipWS(b, kend)+1)
+		ve := valueEnd(b, vs)
+		if st.decodedString(b, i, kend) == key {
+			found = span{start: vs, end: ve}
+		}
+		st.buf = st.buf[:mark] // the decoded key is not kept
+		if i = skipWS(b, ve); b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+	return found
+}
+
+// element returns the span of element n of the valid JSON array at b[i],
+// or an empty span.
+func element(b []byte, i, n int) span {
+	for i = skipWS(b, i+1); b[i] != ']'; n-- {
+		end := valueEnd(b, i)
+		if n == 0 {
+			return span{start: i, end: end}
+		}
+		if i = skipWS(b, end); b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+	return span{}
 }
 
 // inPath is expr's runtime.In of a over the value at path x: whether an

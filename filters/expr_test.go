@@ -157,11 +157,36 @@ var exprTable = []struct {
 	{`(value.note ? 1 : 2) == 2`, failed},
 	{`(value.name ? 1 : 2) == 2`, failed},
 	{`(value.ok ? 1 : nil) == 1`, failed}, // typed as an int by expr: nil is an error, on the VM
+	// Closures over arrays of the value.
+	{`any(value.items, .sku == "B2")`, yes},
+	{`all(value.items, .qty > 1)`, no},
+	{`all(value.items, #.qty >= 1 && value.amount > 100)`, yes},
+	{`none(value.items, .qty > 5)`, yes},
+	{`one(value.items, .qty == 2)`, yes},
+	{`one(value.items, .qty >= 1)`, no},
+	{`one(value.items, .sku == "B2")`, yes},
+	{`any(value.items, .missing.x == nil)`, failed},
+	{`count(value.items, .qty >= 1) == 2`, yes},
+	{`any(value.tags, # == "b")`, yes},
+	{`any(value.tags, # startsWith "c")`, no},
+	{`any(value.items, .missing == nil)`, yes},
+	{`any(value.items, .missing > 1)`, failed},
+	{`any(value.items, .sku == "A1" || .missing > 1)`, yes}, // decided at the first element
+	{`all(value.items, .sku == "A1" || .missing > 1)`, failed},
+	{`any(value.items, .sku)`, failed}, // not a boolean
+	{`any(value.items, .sku?.x == nil)`, failed},
+	{`any(value.items, .missing?.x == nil)`, yes},
+	{`any(value.items, .sku.x == nil)`, failed},
+	{`any(value.items, #[0] == nil)`, failed},
+	{`any(value.items, #[1] == nil)`, failed},
+	{`any(value.missing, true)`, failed},
+	{`any(value.amount, true)`, failed},
+	{`any(value.customer, true)`, yes},                          // an object: the VM walks it
+	{`any(value.name, true)`, yes},                              // a string: the VM walks its bytes
+	{`count(value.items, any(value.tags, # == "a")) == 2`, yes}, // nested: the VM
 	// Beyond the fast path: expr's VM.
 	{`int(value.qty) % 2 == 1`, yes},
 	{`len(value.customer) == 3 && len(value.missing ?? "") == 0`, yes},
-	{`any(value.items, .sku == "B2")`, yes},
-	{`all(value.items, .qty > 1)`, no},
 	{`value.customer == {"id": "c-1", "vip": true, "address": {"zip": "10115"}}`, yes},
 	{`keyJSON() == "k-42"`, yes},
 	{`json(value.customer.address.zip) == 10115`, yes},
@@ -254,6 +279,9 @@ var agreementRecords = []*string{
 	sp(`{"amount":1e400,"qty":-0,"country":"","customer":{"address":[]},"items":[[1],{"sku":1}],"esc":"\ud800"}`),
 	sp(`{"amount":1,"amount":500,"country":"FR","country":"DE","customer":{"vip":false},"customer":{"vip":true}}`),
 	sp(`{"tags":["a\u0062",null,1,[],{}],"customer":{"v\u0069p":1,"":2,"z\"ip":[]},"items":[{"sku":"A1","qty":2}],"ok":true,"qty":3}`),
+	sp(`{"items":[{"sku":"A1","sku":"B2","qty":1},{"s\u006bu":"B2","qty":"2"},null,[1,2],"x",{"qty":{"a":1}}],"tags":["a",1,null,true,{"b":[]}]}`),
+	sp(`{"items":[{"s\u006bu":"B2"},{"sku":"A1"}]}`),
+	sp(`{"items":[[3],[1,2]]}`),
 	sp(`[1,2,3]`),
 	sp(`"just a string"`),
 	sp(`42`),
@@ -296,6 +324,7 @@ func TestExprFastPathCoverage(t *testing.T) {
 		`len(value.name + "!") == 9 && -value.qty < 0 && value.qty / 2 > 1 && 2 ** value.qty == 8`,
 		`(value?.amount ?? 0) > 100 && value?.customer?.address?.zip == "10115" && value.missing?.x == nil`,
 		`"b" in value.tags && "vip" in value.customer && (value.qty > 2 ? "a" in value.tags : false)`,
+		`any(value.items, .sku == "B2") && all(value.items, #?.qty > 0) && count(value.tags, # != "") == 2`,
 	} {
 		c := mustCompile(t, Spec{Expr: e})
 		if c.filters[0].expr.fast == nil {

@@ -192,7 +192,11 @@ func genExpr(data []byte) string {
 		case 4:
 			return operand() + " " + []string{"startsWith", "endsWith", "contains"}[next(3)] + " " + operand()
 		case 5:
-			switch next(3) {
+			switch next(4) {
+			case 2:
+				elem := []string{"#", ".d", "#.d", "#?.d", "#[0]", ".d.e", "value.a"}
+				return []string{"any", "all", "none", "one"}[next(4)] + "(" + paths[next(len(paths))] + ", " +
+					elem[next(len(elem))] + " " + []string{"==", "!=", ">", "startsWith"}[next(4)] + " " + lits[next(len(lits))] + ")"
 			case 0:
 				return operand() + " in " + paths[next(len(paths))]
 			case 1:
