@@ -802,18 +802,23 @@ func (fc *fastCompiler) node(n ast.Node) (*xnode, bool) {
 		}
 		return &xnode{op: xElem}, true
 	case *ast.ConditionalNode:
-		// With a nil branch expr types the result as the other branch's
-		// type, and then compares it as one (a nil result is an error
-		// there): left to the VM.
-		_, nil1 := n.Exp1.(*ast.NilNode)
-		_, nil2 := n.Exp2.(*ast.NilNode)
-		if nil1 || nil2 {
-			return nil, false
-		}
 		a, ok1 := fc.node(n.Cond)
 		b, ok2 := fc.node(n.Exp1)
 		c, ok3 := fc.node(n.Exp2)
-		return &xnode{op: xCond, a: a, b: b, c: c}, ok1 && ok2 && ok3
+		if !ok1 || !ok2 || !ok3 {
+			return nil, false
+		}
+		// expr types a ternary from its branches (as the first when it
+		// can be assigned to the second, or as the other of a nil), and
+		// compares a typed result with == as that type, failing on a value
+		// of another type. So only ternaries whose branches both have the
+		// type their values have at run time are taken: two literals of a
+		// kind, or two booleans.
+		lits := b.op == xLit && c.op == xLit && b.lit.k == c.lit.k && b.lit.k != vNil
+		if !lits && (!staticBool(b) || !staticBool(c)) {
+			return nil, false
+		}
+		return &xnode{op: xCond, a: a, b: b, c: c}, true
 	case *ast.BuiltinNode:
 		if x, ok, closure := fc.closure(n); closure {
 			return x, ok
@@ -838,6 +843,19 @@ func (fc *fastCompiler) node(n ast.Node) (*xnode, bool) {
 		return &xnode{op: op, a: a}, ok
 	}
 	return nil, false
+}
+
+// staticBool reports whether expr types x as a boolean and its value is
+// one at run time (or an error).
+func staticBool(x *xnode) bool {
+	switch x.op {
+	case xLit:
+		return x.lit.k == vBool
+	case xEq, xNe, xLt, xLe, xGt, xGe, xIn, xInPath, xStarts, xEnds, xContains, xMatches,
+		xAnd, xOr, xNot, xAny, xAll, xNone, xOne:
+		return true
+	}
+	return false
 }
 
 // closure compiles any, all, none, one and count over an array of the

@@ -156,7 +156,11 @@ var exprTable = []struct {
 	{`(value.ok ? 1 : 2) == 2`, yes},
 	{`(value.note ? 1 : 2) == 2`, failed},
 	{`(value.name ? 1 : 2) == 2`, failed},
-	{`(value.ok ? 1 : nil) == 1`, failed}, // typed as an int by expr: nil is an error, on the VM
+	{`(value.ok ? 1 : nil) == 1`, failed},   // typed as an int by expr: nil is an error, on the VM
+	{`(value.ok ? 1 : value) == 1`, failed}, // typed as an int by expr: a map is an error, on the VM
+	{`(value.ok ? 1 : value.qty) == 3`, yes},
+	{`(value.ok ? value.qty : 1) == 3`, no},
+	{`(value.ok ? false : value.qty > 1)`, yes},
 	// Closures over arrays of the value.
 	{`any(value.items, .sku == "B2")`, yes},
 	{`all(value.items, .qty > 1)`, no},
