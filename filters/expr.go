@@ -1288,17 +1288,16 @@ func (st *state) arith(op uint8, a, b xval) xval {
 // array. An object is left to the VM (its length is that of the decoded
 // map, whose duplicate keys are one); other values are a runtime error.
 func (st *state) lenX(a *xnode, r *pipeline.Record) xval {
+	var v xval
 	if a.op == xPath {
-		switch kind, sp := st.pathRef(a, r.Value); kind {
-		case kArray:
+		kind, sp := st.pathRef(a, r.Value)
+		if kind == kArray {
 			return xInt(int64(arrayLen(r.Value, sp.start)))
-		case kObject, kDeferRef:
-			return xval{k: vDefer}
-		case kErrRef:
-			return xval{k: vErr}
 		}
+		v = st.refValue(kind, sp, r.Value)
+	} else {
+		v = st.evalX(a, r)
 	}
-	v := st.evalX(a, r)
 	switch v.k {
 	case vStr:
 		return xInt(int64(utf8.RuneCountInString(v.s)))
@@ -1399,7 +1398,8 @@ func (st *state) elemPath(steps []estep, b []byte) xval {
 	if sp.end == 0 {
 		return xval{k: vNil}
 	}
-	return st.elemValue(b, sp.start, sp.end)
+	v, _ := st.valueAt(b, sp.start)
+	return v
 }
 
 // member returns the span of the value of the last member named key of the
@@ -1408,10 +1408,10 @@ func (st *state) member(b []byte, i int, key string) span {
 	var found span
 	mark := len(st.buf)
 	for i = skipWS(b, i+1); b[i] != '}'; {
-		kend := valueEnd(b, i)
+		k, kend := st.stringAt(b, i)
 		vs := skipWS(b, skipWS(b, kend)+1)
 		ve := valueEnd(b, vs)
-		if st.decodedString(b, i, kend) == key {
+		if k == key {
 			found = span{start: vs, end: ve}
 		}
 		st.buf = st.buf[:mark] // the decoded key is not kept
@@ -1468,12 +1468,18 @@ func (st *state) inPath(a xval, x *xnode, b []byte) xval {
 	}
 	for {
 		var eq xval
-		end := valueEnd(b, i)
+		var end int
 		if obj {
-			eq = xval{k: vBool, b: st.decodedString(b, i, end) == a.s}
+			var k string
+			k, end = st.stringAt(b, i)
+			eq = xval{k: vBool, b: k == a.s}
 			end = valueEnd(b, skipWS(b, skipWS(b, end)+1)) // past ':' and the member's value
-		} else if eq = equalX(a, st.elemValue(b, i, end)); eq.k != vBool {
-			return eq
+		} else {
+			var v xval
+			v, end = st.valueAt(b, i)
+			if eq = equalX(a, v); eq.k != vBool {
+				return eq
+			}
 		}
 		if eq.b {
 			return eq
@@ -1485,34 +1491,31 @@ func (st *state) inPath(a xval, x *xnode, b []byte) xval {
 	}
 }
 
-// elemValue is the fast-path value of the valid JSON value b[i:end]:
-// objects and arrays are vOther.
-func (st *state) elemValue(b []byte, i, end int) xval {
+// valueAt returns the fast-path value of the valid JSON value at b[i]
+// (objects and arrays are vOther) and the index just past it.
+func (st *state) valueAt(b []byte, i int) (xval, int) {
 	switch b[i] {
 	case '"':
-		return xval{k: vStr, s: st.decodedString(b, i, end)}
+		s, end := st.stringAt(b, i)
+		return xval{k: vStr, s: s}, end
 	case 't':
-		return xval{k: vBool, b: true}
+		return xval{k: vBool, b: true}, i + 4
 	case 'f':
-		return xval{k: vBool}
+		return xval{k: vBool}, i + 5
 	case 'n':
-		return xval{k: vNil}
+		return xval{k: vNil}, i + 4
 	case '{', '[':
-		return xval{k: vOther}
+		return xval{k: vOther}, valueEnd(b, i)
 	}
-	return xFloat(parseNumberAt(b, i, end))
+	end := scanNumber(b, i)
+	return xFloat(parseNumberAt(b, i, end)), end
 }
 
-// decodedString returns the valid JSON string b[i:end] decoded, as a view
-// of the document or of the scratch buffer.
-func (st *state) decodedString(b []byte, i, end int) string {
-	raw := b[i+1 : end-1]
-	if _, flags := scanString(b, i); needsDecode(raw, flags) {
-		start := len(st.buf)
-		st.buf = appendString(st.buf, raw)
-		raw = st.buf[start:len(st.buf):len(st.buf)]
-	}
-	return bstr(raw)
+// stringAt returns the valid JSON string at b[i] decoded (see decoded) and
+// the index just past it.
+func (st *state) stringAt(b []byte, i int) (string, int) {
+	end, flags := scanString(b, i)
+	return bstr(st.decoded(b[i+1:end-1], flags)), end
 }
 
 // valueEnd returns the index just past the valid JSON value at b[i].
@@ -1669,6 +1672,11 @@ func (st *state) pathRef(x *xnode, b []byte) (uint8, span) {
 // expr's member access on the decoded document.
 func (st *state) pathValue(x *xnode, b []byte) xval {
 	kind, sp := st.pathRef(x, b)
+	return st.refValue(kind, sp, b)
+}
+
+// refValue is the fast-path value of what pathRef found.
+func (st *state) refValue(kind uint8, sp span, b []byte) xval {
 	switch kind {
 	case kAbsent, kNull:
 		return xval{k: vNil}
@@ -1679,13 +1687,7 @@ func (st *state) pathValue(x *xnode, b []byte) xval {
 	case kNumber:
 		return xFloat(parseNumberAt(b, sp.start, sp.end))
 	case kString:
-		raw := b[sp.start+1 : sp.end-1]
-		if needsDecode(raw, sp.flags) {
-			start := len(st.buf)
-			st.buf = appendString(st.buf, raw)
-			raw = st.buf[start:len(st.buf):len(st.buf)]
-		}
-		return xval{k: vStr, s: bstr(raw)}
+		return xval{k: vStr, s: bstr(st.decoded(b[sp.start+1:sp.end-1], sp.flags))}
 	case kPlain:
 		return xval{k: vStr, s: bstr(b)}
 	case kErrRef:

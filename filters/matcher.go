@@ -128,11 +128,21 @@ func (s *scalar) text(st *state) []byte {
 func (s *scalar) decode(st *state) {
 	s.done |= 1
 	s.str = s.raw
-	if s.flags&sRaw == 0 && needsDecode(s.raw, s.flags) {
-		start := len(st.buf)
-		st.buf = appendString(st.buf, s.raw)
-		s.str = st.buf[start:len(st.buf):len(st.buf)]
+	if s.flags&sRaw == 0 {
+		s.str = st.decoded(s.raw, s.flags)
 	}
+}
+
+// decoded returns the raw contents of a JSON string (flags from its scan)
+// decoded: the raw bytes themselves when they need no decoding, else the
+// decoded string in the scratch buffer.
+func (st *state) decoded(raw []byte, flags uint8) []byte {
+	if !needsDecode(raw, flags) {
+		return raw
+	}
+	start := len(st.buf)
+	st.buf = appendString(st.buf, raw)
+	return st.buf[start:len(st.buf):len(st.buf)]
 }
 
 // number returns the number; b is the document the scalar is in.
